@@ -1,0 +1,95 @@
+"""Data-quality metrics of the training data, as the data-quality gate reads them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+# Tukey's "far out" fence: skewed but legitimate values (incomes, tenures) stay inside it.
+OUTLIER_IQR_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """The three gated numbers, with what produced the worst correlation."""
+
+    missing_value_rate: float
+    outlier_rate: float
+    max_abs_correlation: float
+    most_correlated_pair: tuple[str, str] | None
+    outliers_by_column: dict[str, int]
+
+    def metrics(self) -> dict[str, float]:
+        """Flat MLflow metric names read by the data-quality gate."""
+        return {
+            "dq_missing_rate": self.missing_value_rate,
+            "dq_outlier_rate": self.outlier_rate,
+            "dq_max_abs_correlation": self.max_abs_correlation,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def continuous_columns(frame: pd.DataFrame, ordinal_max_levels: int) -> list[str]:
+    """Numeric columns with more levels than an ordinal scale (ratings, levels) has."""
+    numeric = frame.select_dtypes(include="number")
+    return [c for c in numeric.columns if numeric[c].nunique(dropna=True) > ordinal_max_levels]
+
+
+def missing_value_rate(frame: pd.DataFrame) -> float:
+    """Share of empty cells."""
+    return float(frame.isna().to_numpy().mean()) if frame.size else 0.0
+
+
+def outlier_counts(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Values outside Q1 - 3 IQR .. Q3 + 3 IQR, per continuous column.
+
+    Ordinal columns are left out on purpose: every level of a 1-4 rating is legitimate.
+    """
+    counts: dict[str, int] = {}
+    for name in columns:
+        values = frame[name].dropna().astype(float)
+        q1, q3 = np.percentile(values, [25, 75]) if len(values) else (0.0, 0.0)
+        spread = OUTLIER_IQR_FACTOR * (q3 - q1)
+        counts[name] = int(((values < q1 - spread) | (values > q3 + spread)).sum())
+    return counts
+
+
+def max_abs_correlation(frame: pd.DataFrame) -> tuple[float, tuple[str, str] | None]:
+    """Largest absolute Pearson correlation between two numeric columns, and the pair."""
+    numeric = frame.select_dtypes(include="number")
+    numeric = numeric.loc[:, numeric.nunique(dropna=True) > 1]
+    if numeric.shape[1] < 2:
+        return 0.0, None
+    corr = numeric.corr().abs().to_numpy()
+    np.fill_diagonal(corr, 0.0)
+    corr = np.nan_to_num(corr)
+    i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    return float(corr[i, j]), (str(numeric.columns[i]), str(numeric.columns[j]))
+
+
+def assess_quality(
+    features: pd.DataFrame, model_inputs: pd.DataFrame, ordinal_max_levels: int
+) -> DataQuality:
+    """Quality of the training features; correlation is measured on what the model takes in.
+
+    Args:
+        features: the training features as loaded (model columns, raw values).
+        model_inputs: the numeric matrix the estimator sees after the correlation filter,
+            with column names; correlation between model inputs is what the gate is about.
+        ordinal_max_levels: integer columns with at most this many levels are ordinal.
+    """
+    columns = continuous_columns(features, ordinal_max_levels)
+    counts = outlier_counts(features, columns)
+    cells = sum(int(features[c].notna().sum()) for c in columns)
+    correlation, pair = max_abs_correlation(model_inputs)
+    return DataQuality(
+        missing_value_rate=missing_value_rate(features),
+        outlier_rate=sum(counts.values()) / cells if cells else 0.0,
+        max_abs_correlation=correlation,
+        most_correlated_pair=pair,
+        outliers_by_column={k: v for k, v in counts.items() if v},
+    )

@@ -1,0 +1,1 @@
+"""Human-readable reports: self-contained HTML pages, plots and the model card."""

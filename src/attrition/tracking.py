@@ -1,0 +1,170 @@
+"""Thin layer over MLflow: where runs and artifacts go, and how a model version is made.
+
+Nothing here decides anything about the model; it records what the core produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import attrition
+
+# What a registered model needs to load and predict, pinned to the versions it was trained with.
+MODEL_PACKAGES = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy", "fairlearn")
+
+
+def local_artifact_root(tracking_uri: str, artifact_location: str | None) -> str | None:
+    """Where new experiments keep artifacts: the configured place, else beside a SQLite store.
+
+    Giving experiments an explicit location means the client, `mlflow ui` and
+    `mlflow server` all read and write the same directory.
+    """
+    if artifact_location:
+        return str(artifact_location)
+    if tracking_uri.startswith("sqlite:///"):
+        db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+        return str(db_path.resolve().parent / "mlartifacts")
+    return None
+
+
+def client_for(tracking_uri: str) -> MlflowClient:
+    """An MLflow client bound to one store (tracking and registry alike)."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    with quiet_mlflow():  # the first use of a new SQLite store logs its table creation
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        client.search_experiments(max_results=1)
+    return client
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
+    """Return the id of experiment `name`, creating it (with its artifact location) if needed."""
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        if existing.lifecycle_stage == "deleted":
+            client.restore_experiment(existing.experiment_id)
+        return str(existing.experiment_id)
+    location = None
+    if artifact_root:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        location = f"{artifact_root.rstrip('/')}/{safe}"
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """A stable fingerprint of a table's columns and values."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def code_version() -> str:
+    """The git commit of the code that trained, or the package version outside a checkout."""
+    here = Path(attrition.__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return f"attrition-{attrition.__version__}"
+
+
+def pinned_requirements(extra: tuple[str, ...] = ()) -> list[str]:
+    """`package==version` lines for what loading the model needs, from this environment."""
+    lines = []
+    for package in (*MODEL_PACKAGES, *extra):
+        try:
+            lines.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return lines
+
+
+def log_files(client: MlflowClient, run_id: str, files: Mapping[str, str | bytes]) -> None:
+    """Log in-memory artifacts (`relative/name` -> text or bytes) to a run in one upload."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, content in files.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        client.log_artifacts(run_id, str(root))
+
+
+@contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """Silence MLflow's chatter (stage deprecation, schema hints, pip notes) for one block."""
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def log_and_register_model(
+    model: Any,
+    example: pd.DataFrame,
+    model_name: str,
+    requirements: list[str],
+    tags: dict[str, str],
+) -> tuple[str, str]:
+    """Log `model` to the active run (sklearn + pyfunc flavours) and register a new version.
+
+    The pyfunc flavour calls `predict_proba`: column 1 is the attrition probability.
+    Returns the registered version number and the model URI.
+    """
+    with quiet_mlflow():
+        signature = infer_signature(example, model.predict_proba(example))
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=signature,
+            input_example=example.head(2),
+            pip_requirements=requirements,
+            pyfunc_predict_fn="predict_proba",
+            # The pipeline holds the project's own transformers, which skops would
+            # refuse to load without a trust list; models come from our own registry.
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            registered_model_name=model_name,
+            tags=tags,
+        )
+    version = info.registered_model_version
+    if version is None:
+        raise RuntimeError(f"model was logged but not registered as '{model_name}'")
+    return str(version), info.model_uri

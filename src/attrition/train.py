@@ -1,0 +1,256 @@
+"""The pure training core: model search by cross-validation, threshold, calibration, refit.
+
+Nothing here prints, logs to MLflow or reads the environment; callers get a
+`TrainResult` and an optional per-trial callback.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import brier_score_loss, log_loss, precision_recall_curve, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from attrition.config import DatasetConfig
+from attrition.features import infer_column_kinds
+from attrition.pipeline import (
+    DEFAULT_MAX_CORRELATION,
+    DEFAULT_PARAMS,
+    KINDS,
+    build_pipeline,
+    suggest_params,
+)
+
+DEFAULT_TRIALS = 40
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class TrialRecord:
+    """One Optuna trial: its model kind, parameters and mean CV ROC AUC (None unless complete)."""
+
+    number: int
+    kind: str
+    params: dict[str, Any]
+    cv_roc_auc: float | None
+    state: str
+
+
+@dataclass
+class TrainResult:
+    """The chosen model, fitted on all training rows, and how it was chosen."""
+
+    model: Any
+    kind: str
+    params: dict[str, Any]
+    threshold: float
+    oof_proba: np.ndarray
+    cv_roc_auc: float
+    cv_roc_auc_std: float
+    trials: list[TrialRecord]
+    calibrated: bool
+    feature_names_in: list[str]
+
+
+def _fit_predict(model: Any, X: pd.DataFrame, y: np.ndarray, fold: tuple[Any, Any]) -> np.ndarray:
+    train, valid = fold
+    fitted = clone(model).fit(X.iloc[train], y[train])
+    return np.asarray(fitted.predict_proba(X.iloc[valid])[:, 1])
+
+
+def _batches(folds: Folds, size: int) -> Iterator[list[tuple[int, tuple[np.ndarray, np.ndarray]]]]:
+    indexed = list(enumerate(folds))
+    for start in range(0, len(indexed), size):
+        yield indexed[start : start + size]
+
+
+def best_f1_threshold(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Threshold maximising the attrition-class F1 on the given (out-of-fold) predictions.
+
+    Leavers are the minority and HR acts on flagged employees, so the threshold
+    balances missed leavers against false alarms rather than using 0.5.
+    """
+    precision, recall, thresholds = precision_recall_curve(labels, proba)
+    with np.errstate(all="ignore"):
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))[:-1]
+    if len(thresholds) == 0:
+        return 0.5
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def _calibrated(model: Pipeline, seed: int) -> CalibratedClassifierCV:
+    inner = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    return CalibratedClassifierCV(model, method="sigmoid", cv=inner, ensemble=False)
+
+
+def _searched(kind: str) -> dict[str, Any]:
+    """The kind's defaults restricted to the parameters its search space samples."""
+    return suggest_params(kind, optuna.trial.FixedTrial(DEFAULT_PARAMS[kind]))
+
+
+def _calibration_helps(y: np.ndarray, raw: np.ndarray, calibrated: np.ndarray) -> bool:
+    """Calibrate only for a lower Brier score that does not cost log loss."""
+    brier_better = brier_score_loss(y, calibrated) < brier_score_loss(y, raw)
+    return bool(brier_better and log_loss(y, calibrated) <= log_loss(y, raw))
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
+def _check_inputs(features: pd.DataFrame, labels: pd.Series, cv_folds: int, trials: int) -> None:
+    if len(features) != len(labels):
+        raise ValueError(f"features have {len(features)} rows but labels have {len(labels)}")
+    values = set(pd.unique(labels))
+    if not values <= {0, 1} or len(values) != 2:
+        raise ValueError(f"labels must be 0/1 with both classes present, got {sorted(values)}")
+    smallest = int(labels.value_counts().min())
+    if smallest < cv_folds:
+        raise ValueError(f"the smaller class has {smallest} rows, fewer than cv_folds={cv_folds}")
+    if trials < 1:
+        raise ValueError(f"trials must be at least 1, got {trials}")
+
+
+def train_model(
+    features: pd.DataFrame,
+    labels: pd.Series,
+    config: DatasetConfig,
+    *,
+    trials: int = DEFAULT_TRIALS,
+    seed: int = 42,
+    cv_folds: int = 5,
+    kinds: tuple[str, ...] = KINDS,
+    n_jobs: int = 2,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+    timeout_s: float | None = None,
+    max_abs_correlation: float = DEFAULT_MAX_CORRELATION,
+) -> TrainResult:
+    """Search model kinds and parameters by stratified CV on the training rows; refit the best.
+
+    The model kind is a categorical in one Optuna TPE search of `trials` trials,
+    seeded with each kind's defaults; a median pruner stops trials whose running
+    fold AUC trails. The chosen pipeline is wrapped in sigmoid calibration only if
+    nested CV shows a lower Brier score without a worse log loss. The decision
+    threshold maximises attrition-class F1 on the out-of-fold predictions.
+    Results depend only on the data, config and seed (not on `n_jobs`), unless
+    `timeout_s` cuts the search short.
+    """
+    _check_inputs(features, labels, cv_folds, trials)
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"unknown model kind(s) {unknown}; choose from {', '.join(KINDS)}")
+    column_kinds = infer_column_kinds(features, config)
+    used = set(column_kinds.columns)
+    names = [str(c) for c in features.columns if c in used]
+    X = features[names]
+    y = labels.to_numpy(dtype=int)
+    folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
+    extra = {"max_abs_correlation": max_abs_correlation}
+    oof: dict[int, np.ndarray] = {}
+    records: list[TrialRecord] = []
+
+    def run_folds(model: Any, parallel: Parallel, trial: optuna.Trial | None) -> np.ndarray:
+        proba = np.zeros(len(y))
+        scores: list[float] = []
+        for batch in _batches(folds, max(1, n_jobs)):
+            preds = parallel(delayed(_fit_predict)(model, X, y, fold) for _, fold in batch)
+            for (i, (_, valid)), pred in zip(batch, preds, strict=True):
+                proba[valid] = pred
+                scores.append(roc_auc_score(y[valid], pred))
+                if trial is not None:
+                    trial.report(float(np.mean(scores)), step=i)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        if trial is not None:
+            trial.set_user_attr("cv_roc_auc_std", float(np.std(scores)))
+        return proba
+
+    def objective(trial: optuna.Trial, parallel: Parallel) -> float:
+        kind = trial.suggest_categorical("kind", list(kinds))
+        params = {**suggest_params(kind, trial), **extra}
+        model = build_pipeline(kind, params, column_kinds, config, seed)
+        proba = run_folds(model, parallel, trial)
+        oof[trial.number] = proba
+        return float(np.mean([roc_auc_score(y[v], proba[v]) for _, v in folds]))
+
+    def record(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        params = {k: v for k, v in frozen.params.items() if k != "kind"}
+        complete = frozen.state == optuna.trial.TrialState.COMPLETE
+        rec = TrialRecord(
+            number=frozen.number,
+            kind=str(frozen.params.get("kind", kinds[0])),
+            params={**params, **extra},
+            cv_roc_auc=float(frozen.value) if complete and frozen.value is not None else None,
+            state=frozen.state.name,
+        )
+        records.append(rec)
+        if on_trial is not None:
+            on_trial(rec)
+
+    # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
+    # BLAS threads are several times slower on a busy 2-core machine.
+    with (
+        _quiet_optuna(),
+        warnings.catch_warnings(),
+        threadpool_limits(limits=1),
+        Parallel(n_jobs=n_jobs, prefer="threads") as parallel,
+    ):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        )
+        for kind in kinds:
+            study.enqueue_trial({"kind": kind, **_searched(kind)})
+        study.optimize(
+            lambda trial: objective(trial, parallel),
+            n_trials=trials,
+            timeout=timeout_s,
+            callbacks=[record],
+            catch=(ValueError, ArithmeticError),
+        )
+        completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not completed:
+            raise RuntimeError(f"none of {len(study.trials)} training trials completed")
+        best = study.best_trial
+        kind = str(best.params["kind"])
+        params = {**{k: v for k, v in best.params.items() if k != "kind"}, **extra}
+        pipeline = build_pipeline(kind, params, column_kinds, config, seed)
+        raw = oof[best.number]
+        calibrated_oof = run_folds(_calibrated(pipeline, seed), parallel, None)
+        calibrate = _calibration_helps(y, raw, calibrated_oof)
+        model: Any = _calibrated(pipeline, seed) if calibrate else pipeline
+        model.fit(X, y)
+    chosen_oof = calibrated_oof if calibrate else raw
+    return TrainResult(
+        model=model,
+        kind=kind,
+        params=params,
+        threshold=best_f1_threshold(y, chosen_oof),
+        oof_proba=chosen_oof,
+        cv_roc_auc=float(best.value if best.value is not None else np.nan),
+        cv_roc_auc_std=float(best.user_attrs["cv_roc_auc_std"]),
+        trials=records,
+        calibrated=calibrate,
+        feature_names_in=names,
+    )

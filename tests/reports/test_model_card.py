@@ -1,0 +1,168 @@
+"""The model card: Mitchell et al. sections, exact numbers, per-group rows and links."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attrition.reports.model_card import ARTIFACTS, ModelCard, render_model_card
+
+SECTIONS = [
+    "## Model details",
+    "## Intended use",
+    "## Out-of-scope uses",
+    "## Factors",
+    "## Metrics",
+    "## Evaluation data",
+    "## Training data",
+    "## Quantitative analyses",
+    "## Ethical considerations",
+    "## Caveats and recommendations",
+    "## Links",
+]
+METRICS = {
+    "accuracy": 0.871,
+    "roc_auc": 0.84712,
+    "pr_auc": 0.6123,
+    "brier": 0.0987,
+    "precision_weighted": 0.862,
+    "recall_weighted": 0.871,
+    "f1_weighted": 0.864,
+    "precision_attrition": 0.611,
+    "recall_attrition": 0.532,
+    "f1_attrition": 0.569,
+}
+
+
+def make_fairness() -> dict[str, Any]:
+    """A real assessment of random decisions, so the card follows the fairness module's shape."""
+    from attrition.config import load_gate_thresholds
+    from attrition.fairness import assess_fairness
+
+    rng = np.random.default_rng(4)
+    rows = 600
+    audit = pd.DataFrame(
+        {
+            "Gender": rng.choice(["Female", "Male"], rows),
+            "AgeBand": rng.choice(
+                ["<30", "30-39", "40-49", "50+"], rows, p=[0.31, 0.4, 0.25, 0.04]
+            ),
+            "MaritalStatus": rng.choice(["Divorced", "Married", "Single"], rows),
+        }
+    )
+    y_true = (rng.random(rows) < 0.2).astype(int)
+    y_pred = (rng.random(rows) < 0.1 + 0.5 * y_true).astype(int)
+    return assess_fairness(y_true, y_pred, audit, load_gate_thresholds(), n_boot=50).to_dict()
+
+
+def make_card(**changes: Any) -> ModelCard:
+    values: dict[str, Any] = {
+        "name": "employee_attrition_model",
+        "version": "3",
+        "run_id": "0123456789abcdef",
+        "created": "2025-01-31T12:00:00+00:00",
+        "model_kind": "logistic_regression",
+        "threshold": 0.3141,
+        "data_hash": "sha256:abc123",
+        "code_version": "9f8e7d6",
+        "dataset_name": "ibm_hr",
+        "train_rows": 1176,
+        "test_rows": 294,
+        "base_rate": 0.16114,
+        "cv_metrics": {k: v - 0.01 for k, v in METRICS.items()},
+        "test_metrics": METRICS,
+        "data_quality": {
+            "missing_rate": 0.0,
+            "outlier_rate": 0.0041,
+            "max_abs_correlation": 0.7718,
+        },
+        "sensitive": ["Gender", "AgeBand", "MaritalStatus"],
+        "excluded": ["Gender"],
+        "used_sensitive": ["AgeBand", "MaritalStatus"],
+        "fairness": make_fairness(),
+        "top_features": ["OverTime", "MonthlyIncome", "JobLevel"],
+        "drift_summary": {
+            "dataset_drift": False,
+            "drift_share": 1 / 30,
+            "drifted_features": ["DistanceFromHome"],
+            "n_features": 30,
+            "features": {},
+        },
+    }
+    values.update(changes)
+    return ModelCard(**values)
+
+
+@pytest.fixture(scope="module")
+def card() -> ModelCard:
+    return make_card()
+
+
+@pytest.fixture(scope="module")
+def markdown(card: ModelCard) -> str:
+    return render_model_card(card)
+
+
+def test_every_section_in_order(markdown: str) -> None:
+    positions = [markdown.index(heading + "\n") for heading in SECTIONS]
+    assert positions == sorted(positions)
+
+
+def test_numbers_have_three_decimals(markdown: str, card: ModelCard) -> None:
+    assert f"{card.test_metrics['roc_auc']:.3f}" in markdown  # 0.847
+    assert "| ROC AUC | 0.837 | 0.847 |" in markdown
+    assert "0.314" in markdown and "0.161" in markdown
+    assert "max_abs_correlation 0.772" in markdown
+
+
+def test_per_group_numbers_and_verdicts(markdown: str, card: ModelCard) -> None:
+    for attribute in card.fairness["attributes"]:
+        assert f"### {attribute['name']}" in markdown
+        for group in attribute["groups"]:
+            row = re.search(
+                rf"\| {re.escape(group['group'])}[^|]* \| {group['count']} \|.*", markdown
+            )
+            assert row is not None, group["group"]
+            assert f"{group['selection_rate']:.3f}" in row.group()
+        for diff in attribute["differences"].values():
+            if diff["value"] is not None:
+                assert f"{diff['value']:.3f}" in markdown
+    assert "(small, not gated)" in markdown  # the 50+ band is below 30 employees
+    assert re.search(
+        r"\| statistical parity \(selection rate\) \| [\d.]+ \| [\d.]+-[\d.]+ "
+        r"\| < 0.100 \| (PASS|FAIL) \|",
+        markdown,
+    )
+
+
+def test_factors_and_out_of_scope(markdown: str) -> None:
+    assert "Excluded from the inputs (audited only): Gender" in markdown
+    assert "Used as model inputs: AgeBand, MaritalStatus" in markdown
+    assert "without human review" in markdown and "dismissal" in markdown
+
+
+def test_links_to_every_artifact(markdown: str) -> None:
+    for _, path in ARTIFACTS:
+        assert f"]({path})" in markdown
+    for name in ("ydata-profile.html", "data_drift_report.html", "model_metadata.json"):
+        assert f"({name})" in markdown
+
+
+def test_length_and_list_shaped_differences(markdown: str, card: ModelCard) -> None:
+    assert 1_500 <= len(markdown.encode()) <= 6_000
+    fairness = dict(card.fairness)
+    fairness["attributes"] = [
+        {**a, "differences": list(a["differences"].values())} for a in fairness["attributes"]
+    ]
+    assert "| Difference |" in render_model_card(make_card(fairness=fairness))
+
+
+def test_missing_assessments_are_said() -> None:
+    text = render_model_card(make_card(fairness={}, drift_summary={}, cv_metrics={}))
+    assert "No fairness assessment was recorded." in text
+    assert "Train vs test drift: not assessed" in text
+    assert "| ROC AUC | n/a | 0.847 |" in text

@@ -1,0 +1,210 @@
+"""The pure gate core: each gate's value, threshold, verdict and sentence."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from attrition.config import GateThresholds
+from attrition.gates import (
+    ab_gate,
+    build_report,
+    compare,
+    data_quality_gates,
+    documentation_gates,
+    fairness_gates,
+    paired_bootstrap_auc,
+    performance_gates,
+    reference_gate,
+    review_gate,
+    rollback_gate,
+    staging_gates,
+    staging_record_gate,
+    weighted_auc,
+)
+
+T = GateThresholds()
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold", "comparison", "passed"),
+    [
+        (0.86, 0.85, ">", True),
+        (0.85, 0.85, ">", False),  # the seed says "> 0.85": equal is not enough
+        (0.20, 0.85, ">", False),
+        (0.04, 0.05, "<", True),
+        (0.05, 0.05, "<", False),
+        (math.nan, 0.05, "<", False),
+        (None, 0.85, ">", False),
+    ],
+)
+def test_compare(value: float | None, threshold: float, comparison: str, passed: bool) -> None:
+    result = compare("g", value, threshold, comparison, "Thing")
+    assert result.passed is passed
+    assert result.threshold == threshold and result.comparison == comparison
+    if value is None or math.isnan(value):
+        assert result.value is None and result.message == "Thing was not logged"
+    else:
+        assert (
+            f"{value:.3f}" in result.message and ("meets" if passed else "misses") in result.message
+        )
+
+
+def test_performance_gates_weighted_with_attrition_class_reported() -> None:
+    metrics = {
+        "test_accuracy": 0.87,
+        "test_roc_auc": 0.84,
+        "test_f1_weighted": 0.86,
+        "test_precision_weighted": 0.86,
+        "test_recall_weighted": 0.87,
+        "test_f1_attrition": 0.5,
+        "test_precision_attrition": 0.6,
+        "test_recall_attrition": 0.4,
+    }
+    results = {r.name: r for r in performance_gates(metrics, T)}
+    assert [n for n, r in results.items() if r.passed is False] == ["performance.roc_auc"]
+    info = results["performance.f1_attrition"]
+    assert info.passed is None and info.value == 0.5 and "not gated" in info.message
+    assert results["performance.f1"].value == 0.86
+
+
+def test_performance_gates_on_attrition_class_when_configured() -> None:
+    thresholds = GateThresholds(average="attrition")
+    metrics = {"test_f1_attrition": 0.5, "test_f1_weighted": 0.9}
+    results = {r.name: r for r in performance_gates(metrics, thresholds)}
+    assert results["performance.f1"].value == 0.5 and results["performance.f1"].passed is False
+    assert "performance.f1_attrition" not in results
+
+
+def test_fairness_gates_use_absolute_difference_and_report_undefined() -> None:
+    metrics = {
+        "fairness.Gender.statistical_parity_difference": -0.12,
+        "fairness.Gender.equal_opportunity_difference": 0.05,
+        "fairness.AgeBand.predictive_parity_difference": math.nan,
+        "fairness.AgeBand.n_groups": 4.0,  # not a gated metric
+        "test_accuracy": 0.9,
+    }
+    results = {r.name: r for r in fairness_gates(metrics, T)}
+    assert set(results) == {
+        "fairness.Gender.statistical_parity_difference",
+        "fairness.Gender.equal_opportunity_difference",
+        "fairness.AgeBand.predictive_parity_difference",
+    }
+    assert results["fairness.Gender.statistical_parity_difference"].passed is False
+    assert results["fairness.Gender.equal_opportunity_difference"].passed is True
+    undefined = results["fairness.AgeBand.predictive_parity_difference"]
+    assert undefined.passed is None and "not gated" in undefined.message
+
+
+def test_missing_fairness_assessment_fails() -> None:
+    (result,) = fairness_gates({"test_accuracy": 0.9}, T)
+    assert result.name == "fairness.assessment" and result.passed is False
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "gate"),
+    [
+        ("dq_missing_rate", 0.06, "data_quality.missing_rate"),
+        ("dq_outlier_rate", 0.011, "data_quality.outlier_rate"),
+        ("dq_max_abs_correlation", 0.81, "data_quality.max_abs_correlation"),
+    ],
+)
+def test_data_quality_gates(metric: str, value: float, gate: str) -> None:
+    good = {"dq_missing_rate": 0.0, "dq_outlier_rate": 0.0, "dq_max_abs_correlation": 0.3}
+    assert all(r.passed for r in data_quality_gates(good, T))
+    failed = [r.name for r in data_quality_gates({**good, metric: value}, T) if r.failed]
+    assert failed == [gate]
+
+
+def test_documentation_gates() -> None:
+    results = documentation_gates({"model_card.md", "roc_curve.png"})
+    assert [(r.name, r.passed) for r in results] == [
+        ("documentation.model_card", True),
+        ("documentation.fairness_report", False),
+    ]
+    assert "fairness_report.html" in results[1].message and "missing" in results[1].message
+
+
+def test_staging_gates_cover_every_family() -> None:
+    families = {r.name.split(".")[0] for r in staging_gates({}, set(), T)}
+    assert families == {"performance", "fairness", "data_quality", "documentation"}
+
+
+def test_weighted_auc_matches_sklearn_with_ties_and_weights() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    scores = np.round(rng.random(200) + 0.3 * y, 1)  # rounding makes many ties
+    assert weighted_auc(scores, y, np.ones((1, 200)))[0] == pytest.approx(roc_auc_score(y, scores))
+    weights = rng.integers(0, 3, 200)
+    repeated = np.repeat(np.arange(200), weights)
+    expected = roc_auc_score(y[repeated], scores[repeated])
+    assert weighted_auc(scores, y, weights[None, :].astype(float))[0] == pytest.approx(expected)
+
+
+def test_paired_bootstrap_interval() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    good = y + rng.normal(0, 0.7, 400)
+    noise = rng.normal(0, 1, 400)
+    same = paired_bootstrap_auc(y, good, good, champion_version="1", resamples=200)
+    assert same.low == same.high == same.difference == 0.0
+    better = paired_bootstrap_auc(y, good, noise, champion_version="1", resamples=500, seed=3)
+    assert better.low > 0.1 and better.low < better.difference < better.high
+    assert better == paired_bootstrap_auc(
+        y, good, noise, champion_version="1", resamples=500, seed=3
+    )
+    assert better.candidate_auc == pytest.approx(roc_auc_score(y, good))
+    with pytest.raises(ValueError, match="both classes"):
+        paired_bootstrap_auc(np.zeros(10), np.ones(10), np.ones(10))
+
+
+def test_ab_gate_non_inferiority() -> None:
+    y = np.r_[np.zeros(50), np.ones(50)]
+    scores = np.linspace(0, 1, 100)
+    comparison = paired_bootstrap_auc(y, scores[::-1], scores, champion_version="3")
+    worse = ab_gate(comparison, 0.02)
+    assert worse.passed is False and "champion v3" in worse.message and "95%" in worse.message
+    assert ab_gate(paired_bootstrap_auc(y, scores, scores), 0.02).passed is True
+    first = ab_gate(None, 0.02)
+    assert first.passed is None and "first deployment" in first.message
+    assert ab_gate(None, 0.02, problem="no test set").passed is False
+
+
+def test_production_record_review_reference_and_rollback_gates() -> None:
+    assert staging_record_gate("Staging", "passed").passed
+    assert staging_record_gate("Staging", "forced").passed
+    assert not staging_record_gate("Staging", "failed").passed
+    assert not staging_record_gate("None", None).passed
+    assert review_gate(None).passed and review_gate("approved").passed
+    rejected = review_gate("rejected", "bias in AgeBand")
+    assert rejected.passed is False and "bias in AgeBand" in rejected.message
+    assert reference_gate({"reference/features.parquet", "reference/reference.json"}).passed
+    assert "reference/reference.json" in reference_gate({"reference/features.parquet"}).message
+    assert "v4" in rollback_gate("4", None, True, False).message
+    assert rollback_gate(None, "2", True, False).passed
+    first = rollback_gate(None, None, False, False)
+    assert first.passed and "First deployment" in first.message
+    assert rollback_gate(None, None, True, True).passed
+    assert rollback_gate(None, None, True, False).passed is False
+
+
+def test_report_outcome_and_json() -> None:
+    results = [
+        compare("performance.accuracy", 0.8, 0.85, ">", "Test accuracy"),
+        compare("performance.roc_auc", math.nan, 0.85, ">", "Test ROC AUC"),
+        compare("performance.f1", 0.9, 0.8, ">", "Test F1"),
+    ]
+    refused = build_report("Staging", "2", results, actor="ana", model_name="m", from_stage="None")
+    assert not refused.passed and refused.outcome == "failed"
+    assert refused.summary() == "1/3 gates passed"
+    forced = build_report("Staging", "2", results, forced=True, reason="pilot")
+    assert forced.outcome == "forced" and forced.forced
+    data = json.loads(json.dumps(forced.to_dict(), allow_nan=False))
+    assert data["failed_gates"] == ["performance.accuracy", "performance.roc_auc"]
+    assert data["results"][1]["value"] is None and data["reason"] == "pilot"
+    passing = build_report("Staging", "2", results[2:], forced=True, reason="x")
+    assert passing.passed and not passing.forced and passing.outcome == "passed"
