@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.pipeline import Pipeline
 
 from attrition import tracking
 from attrition.config import DatasetConfig, GateThresholds
@@ -389,9 +390,29 @@ def training_profile(facts: RunFacts) -> str:
     return profile_html(frame, f"Training data profile ({facts.config.name})")
 
 
+def input_transformer(model: Any) -> Any:
+    """The fitted steps that turn raw features into the final estimator's inputs.
+
+    Looks through the wrappers training may add: probability calibration and
+    fairness mitigation.
+    """
+    if isinstance(model, Pipeline):
+        return model[:-1]
+    calibrated = getattr(model, "calibrated_classifiers_", None)
+    if calibrated:
+        return input_transformer(calibrated[0].estimator)
+    preprocess = getattr(model, "preprocess_", None)
+    if preprocess is not None:
+        return preprocess
+    raise TypeError(f"cannot find the input steps of a {type(model).__name__}")
+
+
 def model_inputs(facts: RunFacts) -> pd.DataFrame:
-    """The numeric matrix the final estimator sees, for the correlation gate."""
-    return facts.train.features.select_dtypes(include="number")
+    """The matrix the final estimator sees on the training rows, for the correlation gate."""
+    steps = input_transformer(facts.model)
+    matrix = np.asarray(steps.transform(facts.train.features), dtype=float)
+    names = [str(n) for n in steps.get_feature_names_out()]
+    return pd.DataFrame(matrix, columns=names)
 
 
 def mitigate(
