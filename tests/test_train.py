@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -144,6 +145,16 @@ def test_no_fitted_step_sees_the_rows_it_predicts(employees, monkeypatch):
     assert len(held_out) >= 2 * 5
     assert all(not fit & seen for fit, seen in held_out)
     assert any(fit == frozenset(features.index) for fit, _ in LOG)
+
+
+def test_calibrated_model_stays_a_probability_estimator(employees, monkeypatch):
+    features, labels = employees
+    monkeypatch.setattr(train_module, "_calibration_helps", lambda *_: True)
+    result = train_model(features, labels, IBM, trials=1, seed=0, kinds=("logreg",), n_jobs=1)
+    assert result.calibrated and isinstance(result.model, CalibratedClassifierCV)
+    assert isinstance(fitted_pipeline(result.model), Pipeline)
+    assert result.model.predict_proba(features[result.feature_names_in]).shape == (len(labels), 2)
+    assert roc_auc_score(labels, result.oof_proba) > 0.6
 
 
 @pytest.mark.parametrize(

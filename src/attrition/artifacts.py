@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.pipeline import Pipeline
 
 from attrition import tracking
 from attrition.config import DatasetConfig, GateThresholds
@@ -26,6 +25,7 @@ from attrition.evaluate import plot_confusion_matrix, plot_roc_curve
 from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
 from attrition.fairness import FairnessAssessment, assess_fairness
 from attrition.mitigation import MitigationComparison
+from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
 from attrition.reports.histogram import plot_prediction_histogram
 from attrition.reports.html import figure_png
@@ -100,7 +100,7 @@ def risk_bands(threshold: float) -> dict[str, float]:
 
 def feature_schema(features: pd.DataFrame, ordinal_max_levels: int) -> list[dict[str, Any]]:
     """Per input column: type, and the categories or numeric range seen in training."""
-    schema = []
+    schema: list[dict[str, Any]] = []
     for name in features.columns:
         column = features[name]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
@@ -390,29 +390,9 @@ def training_profile(facts: RunFacts) -> str:
     return profile_html(frame, f"Training data profile ({facts.config.name})")
 
 
-def input_transformer(model: Any) -> Any:
-    """The fitted steps that turn raw features into the final estimator's inputs.
-
-    Looks through the wrappers training may add: probability calibration and
-    fairness mitigation.
-    """
-    if isinstance(model, Pipeline):
-        return model[:-1]
-    calibrated = getattr(model, "calibrated_classifiers_", None)
-    if calibrated:
-        return input_transformer(calibrated[0].estimator)
-    preprocess = getattr(model, "preprocess_", None)
-    if preprocess is not None:
-        return preprocess
-    raise TypeError(f"cannot find the input steps of a {type(model).__name__}")
-
-
 def model_inputs(facts: RunFacts) -> pd.DataFrame:
     """The matrix the final estimator sees on the training rows, for the correlation gate."""
-    steps = input_transformer(facts.model)
-    matrix = np.asarray(steps.transform(facts.train.features), dtype=float)
-    names = [str(n) for n in steps.get_feature_names_out()]
-    return pd.DataFrame(matrix, columns=names)
+    return pipeline_inputs(facts.model, facts.train.features)
 
 
 def mitigate(

@@ -283,7 +283,9 @@ def model_inputs(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     On the training rows its largest absolute pairwise correlation is below the
     correlation filter's threshold, which is what the data-quality gate checks.
     """
-    steps = fitted_pipeline(model)[:-1]
+    # A fairness-mitigated model keeps its fitted input steps apart from its estimators.
+    preprocess = getattr(model, "preprocess_", None)
+    steps = preprocess if preprocess is not None else fitted_pipeline(model)[:-1]
     matrix = steps.transform(features)
     if isinstance(matrix, pd.DataFrame):
         return matrix.set_axis(features.index, axis=0)

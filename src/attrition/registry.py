@@ -539,7 +539,8 @@ def rollback(
 
     Returns (restored version, archived version or None).
     """
-    why = reason or "rollback"
+    why = reason or "no reason given"
+    detail = f": {reason}" if reason else ""
     versions(client, name)  # unknown model: fail before the lock
     with registry_lock(client.tracking_uri, name, lock_timeout):
         all_versions = versions(client, name)
@@ -548,7 +549,7 @@ def rollback(
         if target is None:
             raise RegistryError(f"'{name}' has no previous Production version to roll back to")
         for current in _in_stage(all_versions, "Production"):
-            _archive(client, current, actor, f"rolled back to version {num(target)}: {why}")
+            _archive(client, current, actor, f"rolled back to version {num(target)}{detail}")
         _set_stage(client, name, num(target), "Production")
         client.set_registered_model_alias(name, "champion", num(target))
         _sync_aliases(client, name)

@@ -117,15 +117,17 @@ def _quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(previous)
 
 
-def _check_inputs(features: pd.DataFrame, labels: pd.Series, cv_folds: int, trials: int) -> None:
-    if len(features) != len(labels):
-        raise ValueError(f"features have {len(features)} rows but labels have {len(labels)}")
-    values = set(pd.unique(labels))
-    if not values <= {0, 1} or len(values) != 2:
-        raise ValueError(f"labels must be 0/1 with both classes present, got {sorted(values)}")
-    smallest = int(labels.value_counts().min())
-    if smallest < cv_folds:
-        raise ValueError(f"the smaller class has {smallest} rows, fewer than cv_folds={cv_folds}")
+def _check_inputs(features: pd.DataFrame, y: np.ndarray, cv_folds: int, trials: int) -> None:
+    if len(features) != len(y):
+        raise ValueError(f"features have {len(features)} rows but labels have {len(y)}")
+    values, counts = np.unique(y, return_counts=True)
+    if not set(values.tolist()) <= {0, 1} or len(values) != 2:
+        shown = sorted(map(str, values.tolist()))[:5]
+        raise ValueError(f"labels must be 0/1 with both classes present, got {shown}")
+    if counts.min() < cv_folds:
+        raise ValueError(
+            f"the smaller class has {counts.min()} rows, fewer than cv_folds={cv_folds}"
+        )
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
 
@@ -154,7 +156,8 @@ def train_model(
     Results depend only on the data, config and seed (not on `n_jobs`), unless
     `timeout_s` cuts the search short.
     """
-    _check_inputs(features, labels, cv_folds, trials)
+    y = np.asarray(labels)
+    _check_inputs(features, y, cv_folds, trials)
     unknown = [k for k in kinds if k not in KINDS]
     if not kinds or unknown:
         raise ValueError(f"unknown model kind(s) {unknown}; choose from {', '.join(KINDS)}")
@@ -162,7 +165,7 @@ def train_model(
     used = set(column_kinds.columns)
     names = [str(c) for c in features.columns if c in used]
     X = features[names]
-    y = labels.to_numpy(dtype=int)
+    y = y.astype(int)
     folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
     extra = {"max_abs_correlation": max_abs_correlation}
     oof: dict[int, np.ndarray] = {}

@@ -261,27 +261,21 @@ def describe(name: ModelName = None) -> None:
         out.print(gates)
 
         trail = Table(title=f"{name}: audit trail")
-        for column in (
-            "when (UTC)",
-            "who",
-            "version",
-            "action",
-            "from -> to",
-            "outcome",
-            "gates",
-            "why",
-        ):
+        trail.add_column("when (UTC)", no_wrap=True)
+        trail.add_column("who", no_wrap=True)
+        trail.add_column("v", no_wrap=True)
+        for column in ("change", "outcome", "why"):
             trail.add_column(column, overflow="fold")
         for event in read_trail(client, name):
             outcome = event.outcome + (" (forced)" if event.forced else "")
+            if event.gates:
+                outcome += f"; {event.gates.split(' (')[0]}"
             trail.add_row(
                 _when(event.at),
                 event.actor,
                 event.version,
-                event.action,
-                f"{event.from_stage} -> {event.to_stage}",
+                f"{event.action}: {event.from_stage} -> {event.to_stage}",
                 outcome,
-                event.gates or "",
                 event.reason or "",
             )
         out.print(trail)

@@ -68,7 +68,7 @@ def max_abs_correlation(frame: pd.DataFrame) -> tuple[float, tuple[str, str] | N
     np.fill_diagonal(corr, 0.0)
     corr = np.nan_to_num(corr)
     i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    return float(corr[i, j]), (str(numeric.columns[i]), str(numeric.columns[j]))
+    return float(corr[i, j]), (str(numeric.columns[int(i)]), str(numeric.columns[int(j)]))
 
 
 def assess_quality(

@@ -90,7 +90,7 @@ def _failures_to_problems(failures: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
         cases = group["failure_case"].dropna().astype(str).unique().tolist()
-        column_name = None if pd.isna(column) else str(column)
+        column_name = column if isinstance(column, str) else None
         if check == "column_in_dataframe":
             problems.extend(Problem(case, "missing column") for case in cases)
         elif check == "values are not numeric":
