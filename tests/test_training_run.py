@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -48,8 +50,16 @@ def train(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+@dataclass
+class Store:
+    uri: str
+    client: MlflowClient
+    versions: list[Any]
+    local: Path
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """One store with two runs on the same generated data and seed (and a third, other seed)."""
     root = tmp_path_factory.mktemp("store")
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -66,29 +76,28 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     versions = sorted(client.search_model_versions(f"name='{MODEL}'"), key=lambda v: int(v.version))
     local = Path(client.download_artifacts(versions[0].run_id, "", str(root / "download")))
-    return {"uri": uri, "client": client, "versions": versions, "local": local}
+    return Store(uri, client, versions, local)
 
 
-def test_every_artifact_logged(store: dict[str, object]) -> None:
-    local = store["local"]
-    assert isinstance(local, Path)
+def test_every_artifact_logged(store: Store) -> None:
+    local = store.local
     missing = [name for name in ARTIFACTS if not (local / name).exists()]
     assert not missing
     assert (local / "ydata-profile.html").stat().st_size > 10_000
     assert (local / "data_drift_report.html").stat().st_size > 10_000
 
 
-def test_versions_registered_with_tags(store: dict[str, object]) -> None:
-    versions = store["versions"]
-    assert [str(v.version) for v in versions] == ["1", "2"]  # type: ignore[union-attr]
-    first = versions[0]  # type: ignore[index]
+def test_versions_registered_with_tags(store: Store) -> None:
+    versions = store.versions
+    assert [str(v.version) for v in versions] == ["1", "2"]
+    first = versions[0]
     assert first.current_stage == "None"
     assert first.tags["attrition.run_id"] == first.run_id
 
 
-def test_same_data_config_seed_same_metrics(store: dict[str, object]) -> None:
-    client = store["client"]
-    runs = [client.get_run(v.run_id) for v in store["versions"]]  # type: ignore[attr-defined, union-attr]
+def test_same_data_config_seed_same_metrics(store: Store) -> None:
+    client = store.client
+    runs = [client.get_run(v.run_id) for v in store.versions]
     metrics = [
         {k: v for k, v in r.data.metrics.items() if k.startswith(("test_", "cv_"))} for r in runs
     ]
@@ -96,22 +105,22 @@ def test_same_data_config_seed_same_metrics(store: dict[str, object]) -> None:
     assert runs[0].data.params["data_hash"] == runs[1].data.params["data_hash"]
 
 
-def test_model_card_holds_real_numbers(store: dict[str, object]) -> None:
-    client, local = store["client"], store["local"]
-    run = client.get_run(store["versions"][0].run_id)  # type: ignore[attr-defined, index]
-    card = (local / "model_card.md").read_text()  # type: ignore[operator]
+def test_model_card_holds_real_numbers(store: Store) -> None:
+    client, local = store.client, store.local
+    run = client.get_run(store.versions[0].run_id)
+    card = (local / "model_card.md").read_text()
     assert f"{run.data.metrics['test_roc_auc']:.3f}" in card
-    fairness = json.loads((local / "fairness.json").read_text())  # type: ignore[operator]
+    fairness = json.loads((local / "fairness.json").read_text())
     for attribute in fairness["attributes"]:
         assert attribute["name"] in card
         for group in attribute["groups"]:
             assert f"{group['selection_rate']:.3f}" in card
 
 
-def test_fairness_report_matches_logged_metrics(store: dict[str, object]) -> None:
-    client, local = store["client"], store["local"]
-    run = client.get_run(store["versions"][0].run_id)  # type: ignore[attr-defined, index]
-    report = (local / "fairness_report.html").read_text()  # type: ignore[operator]
+def test_fairness_report_matches_logged_metrics(store: Store) -> None:
+    client, local = store.client, store.local
+    run = client.get_run(store.versions[0].run_id)
+    report = (local / "fairness_report.html").read_text()
     logged = {k: v for k, v in run.data.metrics.items() if k.startswith("fairness.")}
     assert {k.split(".")[1] for k in logged} == {"Gender", "AgeBand", "MaritalStatus"}
     for name, value in logged.items():
@@ -119,8 +128,8 @@ def test_fairness_report_matches_logged_metrics(store: dict[str, object]) -> Non
         assert format_metric(value) in report
 
 
-def test_metadata_keeps_excluded_attribute_out(store: dict[str, object]) -> None:
-    meta = json.loads((store["local"] / "model_metadata.json").read_text())  # type: ignore[operator]
+def test_metadata_keeps_excluded_attribute_out(store: Store) -> None:
+    meta = json.loads((store.local / "model_metadata.json").read_text())
     names = [f["name"] for f in meta["features"]]
     assert "Gender" not in names and "EmployeeNumber" not in names and "Attrition" not in names
     assert meta["excluded_from_model"] == ["Gender"]
@@ -130,24 +139,24 @@ def test_metadata_keeps_excluded_attribute_out(store: dict[str, object]) -> None
     assert meta["training_data"]["train_rows"] == 1200
 
 
-def test_pyfunc_returns_the_sklearn_probability(store: dict[str, object]) -> None:
-    mlflow.set_tracking_uri(str(store["uri"]))
-    test_set = pd.read_parquet(store["local"] / "reference/test_set.parquet")  # type: ignore[operator]
-    meta = json.loads((store["local"] / "model_metadata.json").read_text())  # type: ignore[operator]
+def test_pyfunc_returns_the_sklearn_probability(store: Store) -> None:
+    mlflow.set_tracking_uri(str(store.uri))
+    test_set = pd.read_parquet(store.local / "reference/test_set.parquet")
+    meta = json.loads((store.local / "model_metadata.json").read_text())
     features = test_set[[f["name"] for f in meta["features"]]]
     pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}/1")
     sk = mlflow.sklearn.load_model(f"models:/{MODEL}/1")
     np.testing.assert_array_equal(
         np.asarray(pyfunc.predict(features))[:, 1], sk.predict_proba(features)[:, 1]
     )
-    logged = pd.read_parquet(store["local"] / "reference/test_predictions.parquet")  # type: ignore[operator]
+    logged = pd.read_parquet(store.local / "reference/test_predictions.parquet")
     np.testing.assert_allclose(logged["proba"], sk.predict_proba(features)[:, 1])
 
 
-def test_trials_are_nested_runs(store: dict[str, object]) -> None:
-    client = store["client"]
-    parent = client.get_run(store["versions"][0].run_id)  # type: ignore[attr-defined, index]
-    children = client.search_runs(  # type: ignore[attr-defined]
+def test_trials_are_nested_runs(store: Store) -> None:
+    client = store.client
+    parent = client.get_run(store.versions[0].run_id)
+    children = client.search_runs(
         [parent.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
     )

@@ -158,8 +158,9 @@ def train(
     data: DataOption = None,
     config: ConfigOption = None,
     trials: Annotated[
-        int, typer.Option(help="Hyper-parameter search budget (Optuna trials).", min=1)
-    ] = 30,
+        int | None,
+        typer.Option(help="Hyper-parameter search budget (Optuna trials). Default: 40.", min=1),
+    ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
     mitigate: Annotated[
@@ -189,8 +190,10 @@ def train(
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
             frame, source = load_table(data, table=dataset.table), data
+        from attrition.train import DEFAULT_TRIALS
+
         options = TrainOptions(
-            trials=trials,
+            trials=trials or DEFAULT_TRIALS,
             seed=seed,
             experiment=experiment or conf.experiment,
             mitigate=mitigate,

@@ -130,13 +130,18 @@ def run_training(
         )
 
     progress("Searching models", 0.0)
-    result: TrainResult = train_model(
-        parts.train.features,
-        parts.train.labels,
-        config,
-        trials=options.trials,
-        seed=options.seed,
-        on_trial=on_trial,
+    times: dict[str, float] = {}
+    result: TrainResult = _timed(
+        times,
+        "model search and refit",
+        lambda: train_model(
+            parts.train.features,
+            parts.train.labels,
+            config,
+            trials=options.trials,
+            seed=options.seed,
+            on_trial=on_trial,
+        ),
     )
     model = result.model
     comparison = None
@@ -157,7 +162,6 @@ def run_training(
     digest = tracking.data_hash(frame)
     code = tracking.code_version()
     progress("Building artifacts", None)
-    times: dict[str, float] = {}
     facts = artifacts.RunFacts(
         model=model,
         result=result,

@@ -1,0 +1,215 @@
+"""The prediction store: every served or batch-scored prediction, for monitoring to read.
+
+SQLAlchemy Core over SQLite (the default) or PostgreSQL (by URL). Several server
+processes may write to one SQLite file at once: connections use WAL journaling
+and a busy timeout, so writers queue instead of failing. Only the model's input
+fields are kept with each prediction, never other personal identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+COLUMNS = (
+    "id",
+    "request_id",
+    "created_at",
+    "model_name",
+    "model_version",
+    "employee_id",
+    "probability",
+    "decision",
+    "risk_band",
+    "latency_ms",
+    "features",
+)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(50), nullable=False, index=True),
+    sa.Column("employee_id", sa.String(200), nullable=True),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("decision", sa.Integer, nullable=False),
+    sa.Column("risk_band", sa.String(20), nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("features", sa.Text, nullable=False),
+)
+
+
+@dataclass
+class PredictionRecord:
+    """One prediction as stored; `features` holds the model input fields only."""
+
+    model_name: str
+    model_version: str
+    employee_id: str | None
+    probability: float
+    decision: int
+    risk_band: str
+    latency_ms: float
+    features: Mapping[str, Any]
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def row(self) -> dict[str, Any]:
+        """The record as a table row (features serialised to JSON text)."""
+        return {
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "employee_id": None if self.employee_id is None else str(self.employee_id),
+            "probability": float(self.probability),
+            "decision": int(self.decision),
+            "risk_band": self.risk_band,
+            "latency_ms": float(self.latency_ms),
+            "features": json.dumps(dict(self.features), default=_plain, allow_nan=False),
+        }
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    return str(value)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL mode and a busy timeout for concurrent writers."""
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class PredictionStore:
+    """Read and write the `predictions` table at one database URL.
+
+    Args:
+        url: SQLAlchemy URL, e.g. `sqlite:///predictions.db` or
+            `postgresql://user@host:5432/db` (psycopg 3).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._ensure_table()
+
+    def _ensure_table(self) -> None:
+        try:
+            metadata.create_all(self.engine, checkfirst=True)
+        except SQLAlchemyError:
+            # Another process created it between our check and our CREATE.
+            if not sa.inspect(self.engine).has_table(predictions.name):
+                raise
+
+    def write_many(self, records: Iterable[PredictionRecord]) -> int:
+        """Insert records in one transaction; returns how many were written."""
+        rows = [record.row() for record in records]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(predictions.insert(), rows)
+        return len(rows)
+
+    def read(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        model_version: str | None = None,
+    ) -> pd.DataFrame:
+        """Predictions in `[since, until)`, oldest first, with features in their own columns.
+
+        A feature whose name collides with a table column is prefixed `feature_`.
+        """
+        query = sa.select(predictions).order_by(predictions.c.id)
+        if since is not None:
+            query = query.where(predictions.c.created_at >= _aware(since))
+        if until is not None:
+            query = query.where(predictions.c.created_at < _aware(until))
+        if model_version is not None:
+            query = query.where(predictions.c.model_version == str(model_version))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows], columns=list(COLUMNS))
+        if frame.empty:
+            return frame
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        expanded = pd.DataFrame([json.loads(text) for text in frame["features"]])
+        expanded.columns = [f"feature_{c}" if c in COLUMNS else str(c) for c in expanded.columns]
+        return pd.concat([frame.reset_index(drop=True), expanded], axis=1)
+
+    def purge(self, older_than_days: int) -> int:
+        """Delete predictions older than `older_than_days` days; returns how many went."""
+        if older_than_days < 0:
+            raise ValueError(f"older_than_days must be >= 0, got {older_than_days}")
+        cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+        with self.engine.begin() as conn:
+            result = conn.execute(predictions.delete().where(predictions.c.created_at < cutoff))
+        return int(result.rowcount or 0)
+
+    def count(self) -> int:
+        """Number of stored predictions."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one())
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
