@@ -9,18 +9,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from attrition.config import ConfigError, Settings, load_dataset_config, load_gate_thresholds
-from attrition.data.load import DataError
+from attrition.commands.common import err, fail, one_line_errors, out, progress_bar, settings
+from attrition.config import load_dataset_config, load_gate_thresholds
 
 app = typer.Typer(
     help="Employee attrition: train, review, promote, serve and monitor models in MLflow.",
@@ -31,68 +27,15 @@ app = typer.Typer(
 data_app = typer.Typer(help="Generate and validate HR data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
 
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    DataError,
-    ConfigError,
-    FileNotFoundError,
-    PermissionError,
-)
+def _mount_sub_apps() -> None:
+    """Sub-apps that live beside their stage's code."""
+    from attrition.commands.models import models_app
+
+    app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
 
 
-def fail(message: str) -> typer.Exit:
-    """Print one line to stderr and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-@contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Turn any failure inside a command into one line and exit code 1."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except KNOWN_ERRORS as exc:
-        raise fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted") from None
-    except Exception as exc:  # the last line of defence: no traceback for users
-        if os.environ.get("ATTRITION_DEBUG"):
-            raise
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise fail(f"{type(exc).__name__}: {detail} (set ATTRITION_DEBUG=1 for details)") from None
-
-
-def settings() -> Settings:
-    """Read settings once per command."""
-    return Settings()
-
-
-@contextmanager
-def progress_bar() -> Iterator[Callable[[str, float | None], None]]:
-    """A Rich progress bar driven by (message, fraction or None) updates."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("Starting", total=1.0)
-
-        def update(message: str, fraction: float | None) -> None:
-            bar.update(
-                task, description=message, completed=fraction if fraction is not None else None
-            )
-
-        yield update
-        bar.update(task, description="Done", completed=1.0)
-
+_mount_sub_apps()
 
 DataOption = Annotated[
     str | None,

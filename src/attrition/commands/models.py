@@ -7,36 +7,30 @@ Every failure is one line on stderr and exit code 1, never a traceback.
 from __future__ import annotations
 
 import getpass
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from attrition.config import ConfigError, Settings, load_gate_thresholds
+from attrition.commands.common import (
+    err,
+    fail,
+    first_line,
+    one_line_errors,
+    out,
+    registry_client,
+    settings,
+)
+from attrition.config import load_gate_thresholds
 
 if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
-
     from attrition.gates import GateReport
 
 models_app = typer.Typer(
     help="Registry: list, describe, promote through quality gates, roll back.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
-
-
-def settings() -> Settings:
-    """Read settings once per command."""
-    return Settings()
 
 
 def current_actor() -> str:
@@ -45,85 +39,6 @@ def current_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    from mlflow.exceptions import MlflowException
-
-    from attrition.registry import RegistryError
-
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (RegistryError, ConfigError) as exc:
-        raise _fail(_first_line(exc)) from None
-    except MlflowException as exc:
-        raise _fail(f"MLflow: {_first_line(exc)}") from None
-    except Exception as exc:  # the last line of defence: no traceback for users
-        if os.environ.get("ATTRITION_DEBUG"):
-            raise
-        raise _fail(
-            f"{type(exc).__name__}: {_first_line(exc)} (set ATTRITION_DEBUG=1 for details)"
-        ) from None
-
-
-def _check_reachable(uri: str) -> None:
-    """Fail fast with one line instead of MLflow's minutes of retries on a dead store."""
-    from sqlalchemy.engine import make_url
-
-    from attrition.registry import RegistryError
-
-    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    if scheme.startswith("sqlite"):
-        database = make_url(uri).database
-        if database and database != ":memory:" and not Path(database).exists():
-            raise RegistryError(
-                f"no MLflow store at {database} (train a model first, or set MLFLOW_TRACKING_URI)"
-            )
-    elif scheme.startswith(("postgres", "mysql", "mssql")):
-        import sqlalchemy as sa
-        from sqlalchemy.pool import NullPool
-
-        args = {"connect_timeout": 5} if scheme.startswith("postgres") else {}
-        engine = sa.create_engine(uri, poolclass=NullPool, connect_args=args)
-        try:
-            with engine.connect():
-                pass
-        except Exception as exc:
-            raise RegistryError(
-                f"tracking store {make_url(uri).render_as_string(hide_password=True)} is "
-                f"unreachable: {_first_line(getattr(exc, 'orig', None) or exc)}"
-            ) from None
-        finally:
-            engine.dispose()
-    elif scheme in ("http", "https"):
-        import httpx
-
-        try:
-            httpx.get(uri.rstrip("/") + "/health", timeout=5)
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"tracking server {uri} is unreachable: {exc}") from None
-
-
-def _client(conf: Settings) -> MlflowClient:
-    from mlflow.tracking import MlflowClient
-
-    # MLflow's per-file download bars would bury the gate table on the terminal.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    _check_reachable(conf.tracking_uri)
-    return MlflowClient(tracking_uri=conf.tracking_uri, registry_uri=conf.tracking_uri)
 
 
 def _when(value: int | str | None) -> str:
@@ -165,10 +80,10 @@ ModelName = Annotated[str | None, typer.Option("--name", help="Registered model 
 @models_app.command("list")
 def list_models() -> None:
     """Every registered model: versions with stage, aliases, run and test ROC AUC."""
-    with _one_line_errors():
+    with one_line_errors():
         from attrition.registry import version_rows
 
-        client = _client(settings())
+        client = registry_client(settings())
         models = client.search_registered_models()
         if not models:
             out.print("No registered models yet: run `attrition train`.")
@@ -199,13 +114,13 @@ def list_models() -> None:
 @models_app.command("describe")
 def describe(name: ModelName = None) -> None:
     """One model's versions, stages, aliases, latest gate results and audit trail."""
-    with _one_line_errors():
+    with one_line_errors():
         from attrition.audit import latest_gate_reports, read_trail
         from attrition.registry import REVIEW_TAG, version_rows
 
         conf = settings()
         name = name or conf.model_name
-        client = _client(conf)
+        client = registry_client(conf)
         rows = version_rows(client, name)
         table = Table(title=f"{name}: versions")
         for column in (
@@ -300,19 +215,19 @@ def transition_stage(
     ] = False,
 ) -> None:
     """Move a version to a stage through its quality gates; refused if any gate fails."""
-    with _one_line_errors():
+    with one_line_errors():
         from attrition.registry import TransitionRefused, normalise_stage, transition
 
         if not version.strip():
-            raise _fail("--version is required")
+            raise fail("--version is required")
         if not stage.strip():
-            raise _fail("--stage is required (Staging, Production or Archived)")
+            raise fail("--stage is required (Staging, Production or Archived)")
         target = normalise_stage(stage)
         if force and not (reason and reason.strip()):
-            raise _fail("--force needs --reason: say why the gates are overridden")
+            raise fail("--force needs --reason: say why the gates are overridden")
         conf = settings()
         thresholds = load_gate_thresholds(conf.gates_config)
-        client = _client(conf)
+        client = registry_client(conf)
         name = model_name or conf.model_name
         try:
             report = transition(
@@ -337,7 +252,7 @@ def transition_stage(
                     markup=False,
                     soft_wrap=True,
                 )
-            raise _fail(
+            raise fail(
                 f"version {version} of {name} stays in {refused.report.from_stage}: "
                 f"{len(refused.report.failures)} gate(s) failed (override: --force --reason '...')"
             ) from None
@@ -356,12 +271,19 @@ def rollback_command(
     ] = None,
 ) -> None:
     """Put the previous Production version back; the current one is archived."""
-    with _one_line_errors():
+    with one_line_errors():
         from attrition.registry import rollback
 
         conf = settings()
-        client = _client(conf)
+        client = registry_client(conf)
         model = name or conf.model_name
         restored, archived = rollback(client, model, actor=current_actor(), reason=reason)
         was = f" (version {archived} archived)" if archived else ""
         out.print(f"{model}: version {restored} is back in Production as @champion{was}")
+
+
+# Transitional names for modules written against the earlier private helpers.
+_client = registry_client
+_fail = fail
+_first_line = first_line
+_one_line_errors = one_line_errors

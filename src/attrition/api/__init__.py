@@ -1,0 +1,1 @@
+"""The prediction API: FastAPI app, one router per resource."""

@@ -1,0 +1,158 @@
+"""Builds the prediction API: state, routers, middleware, lifespan and OpenAPI schema.
+
+`create_app()` without arguments reads `Settings` and `ServingOptions` from the
+environment; each server process calls it once (uvicorn's factory mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from attrition.api.deps import ServingState
+from attrition.api.middleware import ServingMiddleware
+from attrition.api.routers import admin, health, metrics, model, predictions
+from attrition.config import Settings
+from attrition.serving.manager import ModelManager
+from attrition.serving.metrics import ServingMetrics, multiprocess
+from attrition.serving.model import LoadedModel
+from attrition.serving.options import ServingOptions
+from attrition.serving.recorder import PredictionRecorder
+from attrition.store import PredictionStore
+
+log = logging.getLogger("attrition.serving")
+
+DESCRIPTION = """\
+Attrition risk scores from the registry's **champion** model.
+
+* `POST /predict` scores one employee; add `?explain=true` for the top factors.
+* `POST /predict/batch` scores up to the configured number of employees.
+* The request schema is the served model's: every input is required, categories
+  and ranges are checked, unknown fields are rejected (422 names the field).
+* When an API key is configured, send it in the `X-API-Key` header.
+"""
+
+
+def build_state(
+    settings: Settings,
+    options: ServingOptions,
+    manager: ModelManager | None = None,
+    store: PredictionStore | None = None,
+) -> ServingState:
+    """The serving state of one process (tests pass their own manager or store)."""
+    metrics = ServingMetrics()
+    manager = manager or ModelManager(
+        settings.tracking_uri,
+        settings.model_name,
+        alias=options.serve_alias,
+        max_batch=options.max_batch,
+    )
+    recorder = PredictionRecorder(
+        store or PredictionStore(settings.prediction_store_url),
+        retention_days=options.prediction_retention_days,
+    )
+
+    def swapped(old: LoadedModel | None, new: LoadedModel) -> None:
+        if old is not None:
+            metrics.model_info.labels(old.info.name, old.info.version, old.info.alias or "").set(0)
+        metrics.model_info.labels(new.info.name, new.info.version, new.info.alias or "").set(1)
+
+    manager.on_swap.append(swapped)
+    manager.on_failure.append(lambda version, error: metrics.reload_failures.inc())
+    if manager.current is not None:
+        swapped(None, manager.current)
+    return ServingState(settings, options, manager, recorder, metrics)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the writer, load the champion and poll the registry; flush everything on exit."""
+    state: ServingState = app.state.serving
+    state.recorder.start()
+    if state.manager.current is None:
+        await run_in_threadpool(state.manager.refresh)
+    state.manager.start_polling(state.options.reload_seconds, state.options.reload_signal)
+    try:
+        yield
+    finally:
+        state.manager.stop()
+        await run_in_threadpool(state.recorder.close)
+        current = state.manager.current
+        if current is not None:
+            info = current.info
+            state.metrics.model_info.labels(info.name, info.version, info.alias or "").set(0)
+        if multiprocess():
+            from prometheus_client import multiprocess as mp
+
+            mp.mark_process_dead(os.getpid())
+
+
+def _openapi(app: FastAPI, state: ServingState) -> dict[str, Any]:
+    current = state.manager.current
+    key = current.info.version if current else None
+    cached = getattr(app.state, "openapi_cache", None)
+    if cached is not None and cached[0] == key:
+        return dict(cached[1])
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if current is None:
+        placeholder = {"type": "object", "description": "No model loaded yet: see /ready."}
+        components["EmployeeFeatures"] = placeholder
+        components["EmployeeBatch"] = placeholder
+    else:
+        models = [(current.schemas.employee, "validation"), (current.schemas.batch, "validation")]
+        _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+        components.update(defs.get("$defs", {}))
+    app.state.openapi_cache = (key, schema)
+    return schema
+
+
+def create_app(
+    settings: Settings | None = None,
+    options: ServingOptions | None = None,
+    *,
+    manager: ModelManager | None = None,
+    store: PredictionStore | None = None,
+) -> FastAPI:
+    """The prediction API of one server process."""
+    settings = settings or Settings()
+    options = options or ServingOptions()
+    # Model downloads happen in a server process: no progress bars in its log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    state = build_state(settings, options, manager, store)
+    app = FastAPI(
+        title="Employee attrition prediction API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.serving = state
+    routers = (predictions.router, health.router, model.router, admin.router, metrics.router)
+    for router in routers:
+        app.include_router(router)
+    paths = frozenset(
+        str(getattr(route, "path", ""))
+        for routes in (app.routes, *(r.routes for r in routers))
+        for route in routes
+    )
+    app.add_middleware(
+        ServingMiddleware,  # type: ignore[arg-type]
+        metrics=state.metrics,
+        max_body_bytes=options.max_body_bytes,
+        paths=paths,
+    )
+    app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
+    return app

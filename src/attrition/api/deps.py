@@ -1,0 +1,77 @@
+"""Dependencies shared by the routers: the serving state, the loaded model, the API key.
+
+All are `async` so FastAPI runs them on the event loop instead of a thread pool.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader
+
+from attrition.config import Settings
+from attrition.serving.manager import ModelManager
+from attrition.serving.metrics import ServingMetrics
+from attrition.serving.model import LoadedModel
+from attrition.serving.options import ServingOptions
+from attrition.serving.recorder import PredictionRecorder
+
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass
+class ServingState:
+    """Everything the routes share, built once per server process."""
+
+    settings: Settings
+    options: ServingOptions
+    manager: ModelManager
+    recorder: PredictionRecorder
+    metrics: ServingMetrics
+
+
+async def serving_state(request: Request) -> ServingState:
+    """The app's serving state."""
+    state: ServingState = request.app.state.serving
+    return state
+
+
+State = Annotated[ServingState, Depends(serving_state)]
+
+
+async def current_model(state: State) -> LoadedModel:
+    """The model being served; 503 while there is none."""
+    model = state.manager.current
+    if model is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"no model loaded: '{state.manager.model_name}' has no "
+            f"'{state.manager.alias}' version yet (see /ready)",
+        )
+    return model
+
+
+CurrentModel = Annotated[LoadedModel, Depends(current_model)]
+
+_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+
+async def require_api_key(
+    state: State, key: Annotated[str | None, Depends(_api_key_header)]
+) -> None:
+    """Reject the request unless it carries the configured API key (when one is set)."""
+    expected = state.settings.api_key
+    if not expected:
+        return
+    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail=f"missing or invalid API key (send it in the {API_KEY_HEADER} header)",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+
+
+ApiKey = Depends(require_api_key)

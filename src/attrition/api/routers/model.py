@@ -1,0 +1,33 @@
+"""GET /model-info: what is being served and how it was trained."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from attrition.api.deps import ApiKey, CurrentModel
+from attrition.serving.schemas import ModelInfo
+
+router = APIRouter(tags=["model"], dependencies=[ApiKey])
+
+
+@router.get("/model-info", response_model=ModelInfo, summary="Served model")
+async def model_info(model: CurrentModel) -> ModelInfo:
+    """Name, version, alias, stage, run, threshold, training time and test metrics."""
+    meta = model.metadata
+    test_metrics = (meta.get("metrics") or {}).get("test") or {}
+    return ModelInfo(
+        name=model.info.name,
+        version=model.info.version,
+        alias=model.info.alias,
+        stage=model.info.stage,
+        run_id=model.info.run_id,
+        model_kind=meta.get("model_kind"),
+        threshold=model.threshold,
+        risk_bands=model.bands,
+        trained_at=meta.get("created"),
+        test_metrics={k: float(v) for k, v in test_metrics.items() if v is not None},
+        fast_path=model.scorer.compiled,
+        scoring=model.scorer.reason,
+        features=[spec.describe() for spec in model.schemas.specs],
+        loaded_at=model.loaded_at.isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,145 @@
+"""POST /predict and /predict/batch: the hot path.
+
+The request schema belongs to the model being served, so the body is validated
+here against that model's generated schema (pydantic-core parses and validates
+the raw JSON in one pass) rather than by a static parameter type. Answers are
+serialised directly: FastAPI's response-model pass would cost more than scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from attrition.api.deps import ApiKey, CurrentModel, State
+from attrition.serving.model import LoadedModel
+from attrition.serving.schemas import Prediction, PredictionBatch, error_details
+from attrition.store import PredictionRecord
+
+router = APIRouter(tags=["predictions"], dependencies=[ApiKey])
+
+ExplainFlag = Annotated[
+    bool,
+    Query(description="Also return the top factors behind each score (SHAP; ~10 ms a row)."),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    413: {"description": "Request body too large"},
+    422: {"description": "Invalid employee data; `detail` names each bad field"},
+    503: {"description": "No model loaded yet"},
+}
+
+
+def _body(schema: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _invalid(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> Response:
+    return JSONResponse({"detail": error_details(exc, prefix)}, status_code=422)
+
+
+def _answer(
+    model: LoadedModel, row: dict[str, Any], probability: float, request_id: str
+) -> dict[str, Any]:
+    id_column = model.id_column
+    scored = model.judge(probability)
+    return {
+        "employee_id": row.get(id_column) if id_column else None,
+        "attrition_probability": probability,
+        "decision": scored.decision,
+        "risk_band": scored.risk_band,
+        "model_version": model.info.version,
+        "request_id": request_id,
+    }
+
+
+def _record(
+    model: LoadedModel, answer: dict[str, Any], row: dict[str, Any], latency_ms: float
+) -> PredictionRecord:
+    employee_id = answer["employee_id"]
+    return PredictionRecord(
+        model_name=model.info.name,
+        model_version=model.info.version,
+        employee_id=None if employee_id is None else str(employee_id),
+        probability=answer["attrition_probability"],
+        decision=int(answer["decision"]),
+        risk_band=answer["risk_band"],
+        latency_ms=latency_ms,
+        features={c: row[c] for c in model.columns},
+        request_id=answer["request_id"],
+        created_at=datetime.now(UTC),
+    )
+
+
+@router.post(
+    "/predict",
+    response_model=Prediction,
+    responses=ERRORS,
+    openapi_extra=_body("EmployeeFeatures"),
+    summary="Score one employee",
+)
+async def predict(
+    request: Request, model: CurrentModel, state: State, explain: ExplainFlag = False
+) -> Response:
+    """Attrition probability, decision at the tuned threshold and risk band for one employee."""
+    started = time.perf_counter()
+    body = await request.body()
+    try:
+        employee = model.schemas.employee.model_validate_json(body)
+    except ValidationError as exc:
+        return _invalid(exc)
+    row = employee.__dict__
+    answer = _answer(model, row, model.scorer.one(row), uuid.uuid4().hex)
+    if explain:
+        factors = await run_in_threadpool(model.explain, model.frame([row]))
+        answer["factors"] = factors[0]
+    latency_ms = (time.perf_counter() - started) * 1000
+    state.recorder.record(_record(model, answer, row, latency_ms))
+    state.metrics.predictions.labels(answer["risk_band"], model.info.version).inc()
+    return Response(json.dumps(answer), media_type="application/json")
+
+
+@router.post(
+    "/predict/batch",
+    response_model=PredictionBatch,
+    responses=ERRORS,
+    openapi_extra=_body("EmployeeBatch"),
+    summary="Score a batch of employees",
+)
+async def predict_batch(
+    request: Request, model: CurrentModel, state: State, explain: ExplainFlag = False
+) -> Response:
+    """Score up to the configured batch size of employees in one request, in order."""
+    started = time.perf_counter()
+    body = await request.body()
+    try:
+        batch = model.schemas.batch.model_validate_json(body)
+    except ValidationError as exc:
+        return _invalid(exc)
+    rows = [employee.__dict__ for employee in batch.employees]  # type: ignore[attr-defined]
+    frame = model.frame(rows)
+    probabilities = await run_in_threadpool(model.scorer.many, frame)
+    answers = [
+        _answer(model, row, float(p), uuid.uuid4().hex)
+        for row, p in zip(rows, probabilities, strict=True)
+    ]
+    if explain:
+        factors = await run_in_threadpool(model.explain, frame)
+        for answer, row_factors in zip(answers, factors, strict=True):
+            answer["factors"] = row_factors
+    latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
+    counter = state.metrics.predictions
+    for row, answer in zip(rows, answers, strict=True):
+        state.recorder.record(_record(model, answer, row, latency_ms))
+        counter.labels(answer["risk_band"], model.info.version).inc()
+    payload = {"model_version": model.info.version, "predictions": answers}
+    return Response(json.dumps(payload), media_type="application/json")

@@ -1,0 +1,139 @@
+"""What every command shares: consoles, settings, progress, and one-line errors.
+
+Commands read settings once, call the core, and print. Every failure ends in one
+line on stderr and exit code 1, never a traceback (ATTRITION_DEBUG=1 shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from attrition.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+# Piped output (logs, CI, scripts) gets wide tables instead of truncated cells.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+
+
+def settings() -> Settings:
+    """Read settings once per command."""
+    return Settings()
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line to stderr and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn any failure inside a command into one line and exit code 1."""
+    from mlflow.exceptions import MlflowException
+
+    from attrition.data.load import DataError
+    from attrition.registry import RegistryError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (DataError, ConfigError, RegistryError, FileNotFoundError, PermissionError) as exc:
+        raise fail(first_line(exc)) from None
+    except MlflowException as exc:
+        raise fail(f"MLflow: {first_line(exc)}") from None
+    except KeyboardInterrupt:
+        raise fail("interrupted") from None
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("ATTRITION_DEBUG"):
+            raise
+        raise fail(
+            f"{type(exc).__name__}: {first_line(exc)} (set ATTRITION_DEBUG=1 for details)"
+        ) from None
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, float | None], None]]:
+    """A Rich progress bar driven by (message, fraction or None) updates."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("Starting", total=1.0)
+
+        def update(message: str, fraction: float | None) -> None:
+            bar.update(task, description=message, completed=fraction)
+
+        yield update
+        bar.update(task, description="Done", completed=1.0)
+
+
+def check_reachable(uri: str) -> None:
+    """Fail fast with one line instead of MLflow's minutes of retries on a dead store."""
+    from sqlalchemy.engine import make_url
+
+    from attrition.registry import RegistryError
+
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme.startswith("sqlite"):
+        database = make_url(uri).database
+        if database and database != ":memory:" and not Path(database).exists():
+            raise RegistryError(
+                f"no MLflow store at {database} (train a model first, or set MLFLOW_TRACKING_URI)"
+            )
+    elif scheme.startswith(("postgres", "mysql", "mssql")):
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        args = {"connect_timeout": 5} if scheme.startswith("postgres") else {}
+        engine = sa.create_engine(uri, poolclass=NullPool, connect_args=args)
+        try:
+            with engine.connect():
+                pass
+        except Exception as exc:
+            raise RegistryError(
+                f"tracking store {make_url(uri).render_as_string(hide_password=True)} is "
+                f"unreachable: {first_line(getattr(exc, 'orig', None) or exc)}"
+            ) from None
+        finally:
+            engine.dispose()
+    elif scheme in ("http", "https"):
+        import httpx
+
+        try:
+            httpx.get(uri.rstrip("/") + "/health", timeout=5)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"tracking server {uri} is unreachable: {exc}") from None
+
+
+def registry_client(conf: Settings) -> MlflowClient:
+    """A client on the configured store, after checking that the store answers."""
+    from attrition import tracking
+
+    # MLflow's per-file download bars would bury the tables on the terminal.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    check_reachable(conf.tracking_uri)
+    return tracking.client_for(conf.tracking_uri)

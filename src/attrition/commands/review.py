@@ -1,0 +1,148 @@
+"""`attrition review` and `attrition compare`: the staging review and the run comparison.
+
+Thin layer: settings read once, the core in `attrition.review` / `attrition.compare`,
+HTML from `attrition.reports`. Every failure is one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from attrition.commands.models import (
+    _client,
+    _fail,
+    _first_line,
+    _one_line_errors,
+    current_actor,
+    err,
+    out,
+    settings,
+)
+from attrition.config import load_gate_thresholds
+
+review_app = typer.Typer(
+    help="Staging review report and run comparison.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """One line and exit 1 for any failure, including the review and comparison cores'."""
+    from attrition.compare import CompareError
+
+    with _one_line_errors():
+        try:
+            yield
+        except CompareError as exc:
+            raise _fail(_first_line(exc)) from None
+
+
+def _write(path: Path, html: str) -> Path:
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path.resolve()
+
+
+@review_app.command("review")
+def review(
+    version: Annotated[str, typer.Option("--version", help="Model version to review.")] = "",
+    name: Annotated[
+        str | None, typer.Option("--name", help="Registered model name (default: settings).")
+    ] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Record approval (needs --reason).")
+    ] = False,
+    reject: Annotated[
+        bool,
+        typer.Option("--reject", help="Record rejection: keeps it out of Production (--reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded with the decision.")
+    ] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
+        "review_report.html"
+    ),
+) -> None:
+    """Write the staging review report of a version; optionally record approve/reject."""
+    with _errors():
+        from attrition.registry import record_review
+        from attrition.reports.review_report import render_review_report
+        from attrition.review import gather_review, log_review_report
+
+        if not version.strip():
+            raise _fail("--version is required")
+        if approve and reject:
+            raise _fail("choose one of --approve and --reject")
+        decision = "approve" if approve else "reject" if reject else None
+        if decision and not (reason and reason.strip()):
+            raise _fail(f"--{decision} needs --reason: say why")
+        if reason and not decision:
+            raise _fail("--reason goes with --approve or --reject")
+        conf = settings()
+        thresholds = load_gate_thresholds(conf.gates_config)
+        client = _client(conf)
+        model = name or conf.model_name
+        if decision and reason:
+            record_review(client, model, version, decision, reason.strip(), current_actor())
+        with err.status(f"Gathering the review evidence of {model} v{version}"):
+            facts = gather_review(client, model, version, thresholds)
+            html = render_review_report(facts)
+        written = _write(out_path, html)
+        logged = log_review_report(client, facts.run_id, html) if facts.run_id else []
+
+        table = Table(title=f"Review of {model} v{facts.version} ({facts.stage})")
+        for column in ("check", "gates passed", "failing"):
+            table.add_column(column, overflow="fold")
+        for group in ("performance", "fairness", "data_quality", "documentation"):
+            results = facts.gates_in(group)
+            gated = [r for r in results if r.passed is not None]
+            failing = [r.name for r in gated if not r.passed]
+            passed = f"{len(gated) - len(failing)}/{len(gated)}"
+            style = "green" if not failing else "red"
+            table.add_row(group, f"[{style}]{passed}[/]", ", ".join(failing))
+        if facts.champion is not None:
+            gate = facts.champion.gate
+            mark = "[green]pass[/]" if gate.passed else "[red]FAIL[/]"
+            table.add_row(
+                f"A/B vs v{facts.champion.version}", mark, "" if gate.passed else gate.message
+            )
+        out.print(table)
+        if decision:
+            out.print(f"Recorded: {model} v{facts.version} {facts.decision} ({reason})")
+        out.print(f"Review report written to {written}")
+        if logged:
+            out.print(f"Logged to run {facts.run_id} as {', '.join(logged)}")
+        else:
+            err.print("warning: the version has no training run; the report was not logged")
+
+
+@review_app.command("compare")
+def compare(
+    run_ids: Annotated[
+        str, typer.Option("--run-ids", help="Two or more run ids, comma-separated: A,B[,C].")
+    ] = "",
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
+        "comparison_report.html"
+    ),
+) -> None:
+    """Compare training runs: params, metrics, artifacts and overlaid ROC curves."""
+    with _errors():
+        from attrition.compare import gather_runs, parse_run_ids
+        from attrition.reports.comparison_report import render_comparison
+
+        ids = parse_run_ids(run_ids)
+        client = _client(settings())
+        with err.status(f"Reading {len(ids)} runs"):
+            runs = gather_runs(client, ids)
+            html = render_comparison(runs)
+        written = _write(out_path, html)
+        out.print(f"Comparison of {len(runs)} runs written to {written}")

@@ -1,0 +1,178 @@
+"""`attrition serve` (prediction API) and `attrition predict` (batch scoring).
+
+Mounted on the root app with `app.registered_commands.extend(serve_app.registered_commands)`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from attrition.commands.common import err, fail, one_line_errors, out, settings
+
+serve_app = typer.Typer(help="Serve the champion model: HTTP API and batch scoring.")
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = {
+        **LOGGING_CONFIG,
+        "loggers": {**LOGGING_CONFIG["loggers"]},
+    }
+    config["loggers"]["attrition"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
+
+
+@serve_app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the API to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (each loads the model).", min=1)
+    ] = 2,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request line (costs latency).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve the registry's champion over HTTP (predict, batch, health, metrics)."""
+    with one_line_errors():
+        import uvicorn
+
+        from attrition.serving.options import ServingOptions
+
+        conf = settings()
+        options = ServingOptions()
+        if log_level not in ("debug", "info", "warning", "error"):
+            raise fail(f"--log-level: unknown level '{log_level}'")
+        if host not in LOOPBACK and not conf.api_key:
+            err.print(
+                "[yellow]warning:[/] binding to a non-loopback address without an API key "
+                "(set ATTRITION_API_KEY)",
+                highlight=False,
+            )
+        workdir = Path(tempfile.mkdtemp(prefix="attrition-serve-"))
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if options.reload_signal is None:
+            os.environ["ATTRITION_RELOAD_SIGNAL"] = str(workdir / "reload-signal")
+        if workers > 1:
+            metrics_dir = workdir / "metrics"
+            metrics_dir.mkdir()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        out.print(
+            f"Prediction API on http://{host}:{port} ({workers} worker(s)): serving "
+            f"{conf.model_name}@{options.serve_alias} from {conf.tracking_uri}; "
+            f"docs at http://{host}:{port}/docs (Ctrl-C stops it)",
+            highlight=False,
+        )
+        try:
+            uvicorn.run(
+                "attrition.api.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=access_log,
+                log_config=_log_config(log_level.upper()),
+                log_level=log_level,
+                timeout_graceful_shutdown=30,
+                server_header=False,
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@serve_app.command("predict")
+def predict(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet file of employees.")],
+    output_path: Annotated[
+        Path, typer.Option("--output", help="Where scores go (.csv or .parquet).")
+    ],
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add the top 3 factors per row (slow: ~5 ms a row).")
+    ] = False,
+    version: Annotated[
+        str | None, typer.Option(help="Registered version to use instead of the champion.")
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (bounds memory).", min=1)] = 100_000,
+) -> None:
+    """Score a file with the Production (champion) model; bad rows go to a rejects file."""
+    with one_line_errors():
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from attrition.commands.common import registry_client
+        from attrition.predict import BatchInputError, score_file
+        from attrition.serving.manager import ModelManager
+        from attrition.serving.model import ModelLoadError, load_version
+
+        conf = settings()
+        client = registry_client(conf)
+        if version is None:
+            version = ModelManager(conf.tracking_uri, conf.model_name).champion_version(client)
+            if version is None:
+                raise fail(
+                    f"model '{conf.model_name}' has no champion (Production) version; "
+                    "promote one or pass --version"
+                )
+            alias: str | None = "champion"
+        else:
+            alias = None
+        with err.status(f"Loading {conf.model_name} version {version}"):
+            try:
+                model = load_version(client, conf.model_name, version, alias=alias)
+            except ModelLoadError as exc:
+                raise fail(str(exc)) from None
+        if not model.scorer.compiled:
+            err.print(f"[yellow]note:[/] {model.scorer.reason}", highlight=False)
+        with Progress(
+            TextColumn("Scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            task = bar.add_task("score", total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                summary = score_file(
+                    model,
+                    input_path,
+                    output_path,
+                    explain=explain,
+                    chunk_rows=chunk_rows,
+                    progress=update,
+                )
+            except BatchInputError as exc:
+                raise fail(str(exc)) from None
+        bands = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_band.items()))
+        out.print(
+            f"Scored {summary.scored:,} of {summary.rows:,} rows with {conf.model_name} "
+            f"version {summary.model_version} in {summary.seconds:.1f} s -> {output_path}"
+            + (f" ({bands})" if bands else ""),
+            highlight=False,
+        )
+        if summary.rejects is not None:
+            err.print(
+                f"[yellow]{summary.rejected:,} row(s) rejected[/] ({summary.problems:,} "
+                f"problem(s)): see {summary.rejects}",
+                highlight=False,
+            )

@@ -1,0 +1,1 @@
+"""Monitoring: drift, realised and estimated performance, latency, and the retraining job."""

@@ -1,0 +1,274 @@
+"""Drift of current inputs and scores against a version's monitoring reference.
+
+The statistics are `attrition.drift`'s (Evidently's per-column tests, PSI and
+K-S on the scores); this module adds the drift in the predicted attrition rate
+and runs Evidently's part in a forked worker process. Importing Evidently takes
+several seconds, so the worker starts importing it at the beginning of a
+command while the main process talks to MLflow and scores the rows.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from attrition.monitor.reference import Reference
+from attrition.monitor.rules import DriftRules
+
+if TYPE_CHECKING:  # attrition.drift imports matplotlib and scipy: not before the worker forks
+    from attrition.drift import DriftResult
+
+
+@dataclass
+class DriftCheck:
+    """Everything one drift check found, ready to be written as artifacts."""
+
+    features: DriftResult
+    prediction: dict[str, Any]
+    predicted_rate: dict[str, Any]
+    reference_scores: np.ndarray
+    current_scores: np.ndarray
+    threshold: float
+    html: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prediction_drift(self) -> bool:
+        """The score distribution moved (material PSI and a significant K-S test)."""
+        return bool(self.prediction["drifted"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """`drift_metrics.json`: the dataset verdict, per-column details and prediction drift."""
+        features = self.features.to_dict()
+        return {
+            **self.context,
+            "dataset_drift": features.pop("dataset_drift"),
+            "drift_share": features.pop("drift_share"),
+            "drifted_features": features.pop("drifted_features"),
+            "prediction_drift": self.prediction_drift,
+            "predicted_rate_drift": bool(self.predicted_rate["drifted"]),
+            **features,
+            "prediction": _finite(self.prediction),
+            "predicted_rate": _finite(self.predicted_rate),
+        }
+
+
+def predicted_rate_shift(
+    reference_rate: float,
+    reference_rows: int,
+    current_scores: np.ndarray,
+    threshold: float,
+    *,
+    max_change: float,
+    p_threshold: float,
+) -> dict[str, Any]:
+    """Change in the share of employees flagged at the threshold (two-proportion z-test).
+
+    Drift needs both a change of at least `max_change` and p < `p_threshold`.
+    """
+    from scipy import stats
+
+    current_rate = float(np.mean(np.asarray(current_scores) >= threshold))
+    n_ref, n_cur = max(int(reference_rows), 1), max(len(current_scores), 1)
+    pooled = (reference_rate * n_ref + current_rate * n_cur) / (n_ref + n_cur)
+    spread = math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n_ref + 1 / n_cur))
+    z = (current_rate - reference_rate) / spread
+    p_value = float(2 * stats.norm.sf(abs(z)))
+    change = current_rate - reference_rate
+    return {
+        "reference_rate": float(reference_rate),
+        "current_rate": current_rate,
+        "change": change,
+        "max_change": float(max_change),
+        "z": float(z),
+        "p_value": p_value,
+        "p_threshold": float(p_threshold),
+        "threshold": float(threshold),
+        "drifted": bool(abs(change) >= max_change and p_value < p_threshold),
+    }
+
+
+def _finite(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
+    }
+
+
+# --- Evidently's part, possibly in a worker process ----------------------------------
+
+
+def _warm_up() -> bool:
+    import evidently.legacy.calculations.stattests
+    import evidently.presets  # noqa: F401
+
+    return True
+
+
+def feature_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool
+) -> tuple[DriftResult, str | None]:
+    """Per-column drift on every row, and Evidently's HTML page on a sample when asked."""
+    from attrition.drift import detect_drift, drift_report_html
+
+    options: dict[str, Any] = {
+        "drift_share": rules.drift_share,
+        "stattest_threshold": rules.stattest_threshold,
+    }
+    result = detect_drift(reference, current, **options)
+    page = None
+    if html:
+        page = drift_report_html(
+            reference, current, max_current_rows=rules.html_max_rows, **options
+        )
+    return result, page
+
+
+class EvidentlyWorker:
+    """Runs `feature_drift` in a forked process that imports Evidently as soon as it starts.
+
+    Without fork (or when Evidently is already imported) it runs in-process.
+    Use as a context manager; start it before other slow work.
+    """
+
+    def __init__(self, parallel: bool | None = None) -> None:
+        if parallel is None:
+            parallel = "evidently" not in sys.modules and sys.platform != "win32"
+        self._pool: ProcessPoolExecutor | None = None
+        if parallel:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool.submit(_warm_up)
+
+    def run(
+        self, reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool = True
+    ) -> Future[tuple[DriftResult, str | None]]:
+        """Start the feature drift check; the result is the future's value."""
+        if self._pool is not None:
+            return self._pool.submit(feature_drift, reference, current, rules, html)
+        done: Future[tuple[DriftResult, str | None]] = Future()
+        try:
+            done.set_result(feature_drift(reference, current, rules, html))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+    def close(self) -> None:
+        """Stop the worker (abandoning any unfinished work)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> EvidentlyWorker:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_drift(
+    reference: Reference,
+    current_features: pd.DataFrame,
+    current_scores: np.ndarray | Callable[[], np.ndarray],
+    rules: DriftRules,
+    *,
+    html: bool = True,
+    worker: EvidentlyWorker | None = None,
+    context: dict[str, Any] | None = None,
+) -> DriftCheck:
+    """Feature drift, prediction drift and predicted-rate drift of the current rows.
+
+    `current_scores` may be a function, called once the feature check has been
+    handed to the worker, so that loading the model and scoring overlap with it.
+
+    Raises:
+        ValueError: when the current rows lack a reference column or are empty.
+    """
+    from attrition.drift import prediction_drift
+
+    if len(current_features) == 0:
+        raise ValueError("no current rows to check for drift")
+    own = worker is None
+    engine = worker or EvidentlyWorker(parallel=False)
+    try:
+        pending = engine.run(
+            reference.features[reference.feature_columns], current_features, rules, html
+        )
+        raw = current_scores() if callable(current_scores) else current_scores
+        scores = np.asarray(raw, dtype=float)
+        prediction = prediction_drift(
+            reference.scores,
+            scores,
+            psi_threshold=rules.psi_threshold,
+            p_threshold=rules.p_threshold,
+        )
+        rate = predicted_rate_shift(
+            reference.predicted_rate,
+            len(reference.scores),
+            scores,
+            reference.threshold,
+            max_change=rules.predicted_rate_change,
+            p_threshold=rules.p_threshold,
+        )
+        result, page = pending.result()
+    finally:
+        if own:
+            engine.close()
+    return DriftCheck(
+        features=result,
+        prediction=prediction,
+        predicted_rate=rate,
+        reference_scores=reference.scores,
+        current_scores=scores,
+        threshold=reference.threshold,
+        html=page,
+        context={
+            "model_name": reference.model_name,
+            "model_version": reference.version,
+            "reference_run_id": reference.run_id,
+            **(context or {}),
+        },
+    )
+
+
+def drift_findings(check: DriftCheck | None, note: str = "") -> dict[str, tuple[bool, str]]:
+    """The drift signals of a monitoring run (signal -> fired, detail)."""
+    if check is None:
+        skipped = note or "drift not checked"
+        return {
+            name: (False, skipped)
+            for name in ("dataset_drift", "feature_drift", "prediction_drift")
+        } | {"predicted_rate_shift": (False, skipped)}
+    result, pred, rate = check.features, check.prediction, check.predicted_rate
+    drifted = ", ".join(result.drifted_features) or "none"
+    share = f"{len(result.drifted_features)}/{len(result.features)} columns drifted ({drifted})"
+    return {
+        "dataset_drift": (
+            result.dataset_drift,
+            f"{share}; dataset drift at {result.share_threshold:.0%}",
+        ),
+        "feature_drift": (bool(result.drifted_features) and not result.dataset_drift, share),
+        "prediction_drift": (
+            check.prediction_drift,
+            f"PSI {pred['psi']:.3f} (limit {pred['psi_threshold']:g}), "
+            f"K-S p {pred['ks_pvalue']:.3g} (limit {pred['p_threshold']:g})",
+        ),
+        "predicted_rate_shift": (
+            bool(rate["drifted"]),
+            f"flagged share {rate['reference_rate']:.1%} -> {rate['current_rate']:.1%} "
+            f"(limit ±{rate['max_change']:.0%}, p {rate['p_value']:.3g})",
+        ),
+    }

@@ -1,0 +1,202 @@
+"""The staging review of one model version: gather the evidence, log the report.
+
+The core of `attrition review`, following the seed's review checklist (initial
+check, performance, fairness, data quality, documentation, decision). The gates
+themselves are `attrition.gates`/`attrition.registry`'s; this module only
+collects what a reviewer needs beside them. `attrition.reports.review_report`
+renders the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from attrition.audit import AuditEvent, latest_gate_reports, read_trail
+from attrition.compare import ArtifactEntry, download_bytes, download_text, run_artifacts
+from attrition.config import GateThresholds
+from attrition.gates import ABComparison, GateResult, ab_gate, utc_now
+from attrition.registry import (
+    REVIEW_TAG,
+    ab_compare,
+    evaluate_gates,
+    get_version,
+    run_id_of,
+    stage_of,
+)
+
+REPORT_NAME = "review_report.html"
+REVIEWS_FOLDER = "reviews"
+PERFORMANCE_IMAGES = ("roc_curve.png", "confusion_matrix.png", "prediction_histogram.png")
+FAIRNESS_IMAGES = ("fairness_metrics.png",)
+EXPLANATION_IMAGES = ("shap_summary.png", "feature_importance.png")
+IMAGES = PERFORMANCE_IMAGES + FAIRNESS_IMAGES + EXPLANATION_IMAGES
+
+
+@dataclass
+class ChampionCheck:
+    """The candidate against the current champion: the A/B comparison and its gate."""
+
+    version: str
+    comparison: ABComparison | None
+    gate: GateResult
+
+
+@dataclass
+class ReviewFacts:
+    """Everything the review report shows about one version."""
+
+    model_name: str
+    version: str
+    stage: str
+    aliases: list[str]
+    created: int
+    thresholds: GateThresholds
+    gates: list[GateResult]
+    version_tags: dict[str, str]
+    run_id: str | None = None
+    run_start: int = 0
+    artifact_uri: str = ""
+    run_tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)
+    model_card: str | None = None
+    fairness: dict[str, Any] | None = None
+    data_quality: dict[str, Any] | None = None
+    champion: ChampionCheck | None = None
+    champion_version: str | None = None
+    audit: list[AuditEvent] = field(default_factory=list)
+
+    def gates_in(self, group: str) -> list[GateResult]:
+        """The staging gates of one group: performance, fairness, data_quality, documentation."""
+        return [g for g in self.gates if g.name.split(".", 1)[0] == group]
+
+    @property
+    def artifact_paths(self) -> set[str]:
+        return {entry.path for entry in self.artifacts}
+
+    @property
+    def decision(self) -> str | None:
+        """The recorded review decision (approved / rejected), if any."""
+        return self.version_tags.get(REVIEW_TAG)
+
+    @property
+    def gate_records(self) -> dict[str, dict[str, Any]]:
+        """The latest stored gate report per target stage."""
+        return latest_gate_reports(self.version_tags)
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _champion_check(
+    client: MlflowClient,
+    name: str,
+    candidate_version: str,
+    champion_version: str,
+    margin: float,
+    resamples: int,
+) -> ChampionCheck:
+    candidate = get_version(client, name, candidate_version)
+    champion = get_version(client, name, champion_version)
+    comparison: ABComparison | None = None
+    problem: str | None = None
+    try:
+        comparison = ab_compare(client, name, candidate, champion, resamples=resamples)
+    except Exception as exc:  # a comparison that cannot be made is shown, not a crash
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ChampionCheck(champion_version, comparison, ab_gate(comparison, margin, problem))
+
+
+def gather_review(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    thresholds: GateThresholds,
+    *,
+    resamples: int = 1000,
+) -> ReviewFacts:
+    """Collect the review evidence for version `version` of model `name`.
+
+    Raises RegistryError for an unknown model or version.
+    """
+    mv = get_version(client, name, str(version).strip())
+    number = str(mv.version)
+    aliases = client.get_registered_model(name).aliases
+    facts = ReviewFacts(
+        model_name=name,
+        version=number,
+        stage=stage_of(mv),
+        aliases=sorted(alias for alias, v in aliases.items() if str(v) == number),
+        created=int(mv.creation_timestamp or 0),
+        thresholds=thresholds,
+        gates=evaluate_gates(client, mv, "Staging", thresholds),
+        version_tags=dict(mv.tags or {}),
+    )
+    run_id = run_id_of(mv)
+    if run_id is not None:
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            run = None
+        if run is not None:
+            facts.run_id = run_id
+            facts.run_start = int(run.info.start_time or 0)
+            facts.artifact_uri = str(run.info.artifact_uri)
+            facts.run_tags = dict(run.data.tags)
+            facts.metrics = dict(run.data.metrics)
+            facts.artifacts = run_artifacts(client, run_id)
+            present = facts.artifact_paths
+            facts.images = download_bytes(client, run_id, [p for p in IMAGES if p in present])
+            if "model_card.md" in present:
+                facts.model_card = download_text(client, run_id, "model_card.md")
+            if "fairness.json" in present:
+                facts.fairness = _json(download_text(client, run_id, "fairness.json"))
+            if "data_quality.json" in present:
+                facts.data_quality = _json(download_text(client, run_id, "data_quality.json"))
+    champion = aliases.get("champion")
+    if champion is not None:
+        facts.champion_version = str(champion)
+        if str(champion) != number:
+            facts.champion = _champion_check(
+                client,
+                name,
+                number,
+                str(champion),
+                thresholds.non_inferiority_margin,
+                resamples,
+            )
+    facts.audit = [event for event in read_trail(client, name) if event.version == number]
+    return facts
+
+
+def log_review_report(client: MlflowClient, run_id: str, html: str) -> list[str]:
+    """Log the report to the version's run as `review_report.html` and keep a dated copy.
+
+    Returns the artifact paths written (the latest and `reviews/<time>_review_report.html`).
+    """
+    stamp = re.sub(r"[^0-9T]", "", utc_now().split("+")[0])
+    dated = f"{stamp}_{REPORT_NAME}"
+    with tempfile.TemporaryDirectory() as tmp:
+        latest = Path(tmp) / REPORT_NAME
+        latest.write_text(html, encoding="utf-8")
+        client.log_artifact(run_id, str(latest))
+        copy = Path(tmp) / dated
+        copy.write_text(html, encoding="utf-8")
+        client.log_artifact(run_id, str(copy), artifact_path=REVIEWS_FOLDER)
+    return [REPORT_NAME, f"{REVIEWS_FOLDER}/{dated}"]

@@ -1,0 +1,1 @@
+"""Serving the champion model: fast scoring, request schemas, model lifecycle, prediction log."""

@@ -1,0 +1,34 @@
+"""Serving knobs beyond the project `Settings`, from `ATTRITION_*` environment variables.
+
+Read once where the server starts (each server process builds its app from
+them), never at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServingOptions(BaseSettings):
+    """Prediction-service options; every one has a safe default."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTRITION_", extra="ignore")
+
+    reload_seconds: float = Field(
+        default=30.0, ge=0, description="Registry poll interval (0 disables polling)."
+    )
+    serve_alias: str = Field(default="champion", description="Registry alias to serve.")
+    max_batch: int = Field(default=1000, ge=1, description="Largest /predict/batch request.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    prediction_retention_days: int | None = Field(
+        default=365, ge=0, description="Purge stored predictions older than this (None: keep)."
+    )
+    reload_signal: Path | None = Field(
+        default=None,
+        description="File touched by /admin/reload so every server process re-checks soon.",
+    )

@@ -1,0 +1,191 @@
+"""Writes served predictions to the prediction store from a background thread.
+
+Request handlers only put a record on an in-memory queue (no I/O on the event
+loop). One writer thread drains it in batches, one transaction per batch, and
+retries when the database is unavailable. `close` writes everything still
+queued; records that cannot be written even then are spilled to a JSON-lines
+file and logged, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+
+from attrition.store import PredictionRecord, PredictionStore
+
+log = logging.getLogger("attrition.serving")
+
+_STOP = object()
+PURGE_EVERY_S = 6 * 3600
+
+
+class PredictionRecorder:
+    """Batches prediction records into a `PredictionStore`.
+
+    Args:
+        store: where records go.
+        batch_size: most records per transaction.
+        linger_s: how long the writer waits to fill a batch (a single employee's
+            prediction reaches the store at most about this much later).
+        retention_days: purge older predictions at start and every six hours (None: keep).
+        spill_dir: where unwritable records land at shutdown.
+    """
+
+    def __init__(
+        self,
+        store: PredictionStore,
+        *,
+        batch_size: int = 500,
+        linger_s: float = 0.2,
+        retention_days: int | None = None,
+        spill_dir: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.linger_s = linger_s
+        self.retention_days = retention_days
+        self.spill_dir = spill_dir or Path.cwd()
+        self.failures = 0
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._submitted = 0
+        self._written = 0
+        self._done = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._last_purge = 0.0
+
+    @property
+    def pending(self) -> int:
+        """Records accepted but not yet written."""
+        return self._submitted - self._written
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="attrition-prediction-writer", daemon=True
+            )
+            self._thread.start()
+
+    def record(self, record: PredictionRecord) -> None:
+        """Queue one record (thread-safe, never blocks)."""
+        self._submitted += 1
+        self._queue.put(record)
+
+    def record_many(self, records: list[PredictionRecord]) -> None:
+        """Queue several records."""
+        for record in records:
+            self.record(record)
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Wait until everything queued so far is written; False on timeout."""
+        target = self._submitted
+        deadline = time.monotonic() + timeout_s
+        with self._done:
+            while self._written < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._done.wait(left)
+        return True
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Write everything queued, then stop the writer."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout=timeout_s)
+        if self._thread.is_alive():
+            log.error("prediction writer did not finish in %.0f s", timeout_s)
+        self._thread = None
+        self.store.dispose()
+
+    def _run(self) -> None:
+        self._maybe_purge()
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            deadline = time.monotonic() + self.linger_s
+            while len(batch) < self.batch_size:
+                left = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._write(batch, final=False)  # type: ignore[arg-type]
+            self._maybe_purge()
+        # Shutdown: whatever is still queued goes out now.
+        rest: list[PredictionRecord] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                rest.append(item)  # type: ignore[arg-type]
+        for start in range(0, len(rest), self.batch_size):
+            self._write(rest[start : start + self.batch_size], final=True)
+
+    def _write(self, batch: list[PredictionRecord], final: bool) -> None:
+        delay = 0.1
+        attempts = 5 if final else None
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                self.store.write_many(batch)
+                break
+            except Exception as exc:
+                self.failures += 1
+                log.error(
+                    "prediction store write of %d record(s) failed (try %d): %s",
+                    len(batch),
+                    tries,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+                if attempts is not None and tries >= attempts:
+                    self._spill(batch)
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        with self._done:
+            self._written += len(batch)
+            self._done.notify_all()
+
+    def _spill(self, batch: list[PredictionRecord]) -> None:
+        path = self.spill_dir / f"unsaved-predictions-{os.getpid()}-{int(time.time())}.jsonl"
+        with path.open("a", encoding="utf-8") as handle:
+            for record in batch:
+                row = record.row()
+                row["created_at"] = record.created_at.isoformat()
+                handle.write(json.dumps(row) + "\n")
+        log.error("wrote %d unsaved prediction(s) to %s", len(batch), path)
+
+    def _maybe_purge(self) -> None:
+        if self.retention_days is None:
+            return
+        now = time.monotonic()
+        if self._last_purge and now - self._last_purge < PURGE_EVERY_S:
+            return
+        self._last_purge = now
+        try:
+            removed = self.store.purge(self.retention_days)
+        except Exception as exc:
+            log.error("prediction store purge failed: %s", str(exc).splitlines()[0])
+            return
+        if removed:
+            log.info(
+                "purged %d prediction(s) older than %d days", removed, self.retention_days
+            )
