@@ -161,9 +161,10 @@ class Store:
         metrics: Mapping[str, float] | None = None,
         omit: Collection[str] = (),
         model: str = "good",
+        extra: Mapping[str, pd.DataFrame] | None = None,
     ) -> str:
         """Log a finished run with `metrics` (default: passing) and artifacts, register it."""
-        return make_version(self, name, metrics=metrics, omit=omit, model=model)
+        return make_version(self, name, metrics=metrics, omit=omit, model=model, extra=extra)
 
 
 def make_version(
@@ -173,8 +174,12 @@ def make_version(
     metrics: Mapping[str, float] | None = None,
     omit: Collection[str] = (),
     model: str = "good",
+    extra: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
-    """Register a new version of `name` whose run carries `metrics` and all artifacts but `omit`."""
+    """Register a new version of `name` whose run carries `metrics` and all artifacts but `omit`.
+
+    `extra` adds Parquet artifacts (relative path -> table).
+    """
     from mlflow.entities import Metric
     from mlflow.exceptions import MlflowException
 
@@ -204,6 +209,8 @@ def make_version(
         for path, write in files.items():
             if path not in omit:
                 write(root / path)
+        for path, table in (extra or {}).items():
+            table.to_parquet(root / path)
         client.log_artifacts(run_id, tmp)
     client.set_terminated(run_id)
     mv = client.create_model_version(

@@ -261,6 +261,24 @@ def test_worse_candidate_fails_the_ab_comparison(store: Store) -> None:
     assert aliases(store, name)["champion"] == champion
 
 
+def test_ab_comparison_leaves_out_rows_the_champion_trained_on(store: Store) -> None:
+    name = store.new_model()
+    # "tenure" stands in for the employee id: the champion trained on every test row.
+    seen = {"reference/train_ids.parquet": store.test_set[["tenure"]]}
+    champion = store.make_version(name, extra=seen)
+    candidate = store.make_version(name)
+    for version in (champion, candidate):
+        promote(store, name, version, "Staging")
+    promote(store, name, champion, "Production")
+
+    with pytest.raises(TransitionRefused) as refused:
+        promote(store, name, candidate, "Production")
+
+    (ab,) = refused.value.report.failures
+    assert ab.name == "production.ab_comparison"
+    assert "unseen by the champion" in ab.message
+
+
 def test_missing_monitoring_reference_is_refused(store: Store) -> None:
     name = store.new_model()
     version = store.make_version(name, omit=("reference/features.parquet",))

@@ -199,6 +199,10 @@ def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
         "reference/features.parquet": _parquet(sample),
         "reference/test_set.parquet": _parquet(test_set),
         "reference/test_predictions.parquet": _parquet(predictions),
+        # Lets a later A/B comparison leave out rows this model trained on.
+        "reference/train_ids.parquet": _parquet(
+            pd.DataFrame({id_name: facts.train.ids.to_numpy()})
+        ),
         "reference/reference.json": _json(summary),
     }
 

@@ -31,8 +31,10 @@ app.add_typer(data_app, name="data")
 def _mount_sub_apps() -> None:
     """Sub-apps that live beside their stage's code."""
     from attrition.commands.models import models_app
+    from attrition.commands.review import review_app
 
     app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
+    app.registered_commands.extend(review_app.registered_commands)
 
 
 _mount_sub_apps()
@@ -208,6 +210,8 @@ def ui(
         command = [
             mlflow_bin,
             "server",
+            "--workers",
+            "2",
             "--backend-store-uri",
             conf.tracking_uri,
             "--host",

@@ -10,6 +10,8 @@ thousand model evaluations per row: minutes per hundred thousand rows.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +112,41 @@ def read_chunks(
         raise BatchInputError(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from exc
 
 
+def prefetch(chunks: Iterator[pd.DataFrame], depth: int = 2) -> Iterator[pd.DataFrame]:
+    """Read ahead in a thread: parsing the next chunk overlaps scoring this one."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        slots.put(("chunk", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(("error", exc))
+
+    reader = threading.Thread(target=produce, name="attrition-batch-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
 def _check_columns(path: Path, needed: list[str], present: set[str]) -> None:
     missing = [c for c in needed if c not in present]
     if missing:
@@ -156,6 +193,8 @@ def check_column(spec: FeatureSpec, values: pd.Series) -> tuple[np.ndarray, np.n
         if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             numbers = values.to_numpy(dtype=float, na_value=np.nan)
         else:
+            blank = values.astype(str).str.strip().eq("").to_numpy()
+            codes[blank & (codes == OK)] = MISSING
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             _first(codes, np.isnan(numbers), NOT_NUMBER)
         with np.errstate(invalid="ignore"):
@@ -297,7 +336,8 @@ def score_file(
     writer = _Writer(output_path)
     wrote_rejects = False
     try:
-        for chunk in read_chunks(input_path, specs, [id_column] if id_column else [], chunk_rows):
+        chunks = read_chunks(input_path, specs, [id_column] if id_column else [], chunk_rows)
+        for chunk in prefetch(chunks):
             first = summary.rows + 1
             inputs, valid, rejects = validate_chunk(chunk, specs, first)
             ids_name = id_column if id_column and id_column in chunk else "row"

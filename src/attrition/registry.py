@@ -52,6 +52,8 @@ REVIEW_TAG = "attrition.review"
 ROLLBACK_TAG = "attrition.rollback_target"
 LEFT_PRODUCTION_TAG = "attrition.left_production_at"
 TEST_SET = "reference/test_set.parquet"
+TRAIN_IDS = "reference/train_ids.parquet"
+MIN_AB_ROWS = 30
 LABEL = "label"
 LOCK_KEY = 0x41545452  # "ATTR": first half of the PostgreSQL advisory-lock key
 
@@ -340,6 +342,7 @@ def ab_compare(
         test = pd.read_parquet(path)
         if LABEL not in test.columns:
             raise RegistryError(f"{TEST_SET} has no '{LABEL}' column")
+        test = _unseen_by(client, champion, test, tmp)
         scores = []
         for mv in (candidate, champion):
             score, columns = load_scorer(client, name, num(mv), str(Path(tmp) / f"v{num(mv)}"))
@@ -360,6 +363,39 @@ def ab_compare(
         resamples=resamples,
         seed=seed,
     )
+
+
+def _unseen_by(
+    client: MlflowClient, champion: ModelVersion, test: pd.DataFrame, tmp: str
+) -> pd.DataFrame:
+    """The test rows the champion did not train on, so the comparison does not favour it.
+
+    Versions trained on overlapping data with another split would otherwise score
+    the champion partly on its own training rows.
+    """
+    import mlflow.artifacts
+
+    run_id = run_id_of(champion)
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id,
+            artifact_path=TRAIN_IDS,
+            dst_path=str(Path(tmp) / "champion_ids"),
+            tracking_uri=client.tracking_uri,
+        )
+    except (MlflowException, OSError):
+        return test  # an older version without its training ids: compare on every row
+    ids = pd.read_parquet(path)
+    column = ids.columns[0]
+    if column not in test.columns:
+        return test
+    unseen = test[~test[column].isin(ids[column])]
+    if len(unseen) < MIN_AB_ROWS or unseen[LABEL].nunique() < 2:
+        raise RegistryError(
+            f"only {len(unseen)} of the candidate's {len(test)} test rows are unseen by the "
+            f"champion (v{num(champion)}): too few for a fair comparison"
+        )
+    return unseen
 
 
 # --- gates ------------------------------------------------------------------------

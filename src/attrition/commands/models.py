@@ -16,7 +16,6 @@ from rich.table import Table
 from attrition.commands.common import (
     err,
     fail,
-    first_line,
     one_line_errors,
     out,
     registry_client,
@@ -280,10 +279,3 @@ def rollback_command(
         restored, archived = rollback(client, model, actor=current_actor(), reason=reason)
         was = f" (version {archived} archived)" if archived else ""
         out.print(f"{model}: version {restored} is back in Production as @champion{was}")
-
-
-# Transitional names for modules written against the earlier private helpers.
-_client = registry_client
-_fail = fail
-_first_line = first_line
-_one_line_errors = one_line_errors

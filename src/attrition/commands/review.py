@@ -14,16 +14,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from attrition.commands.models import (
-    _client,
-    _fail,
-    _first_line,
-    _one_line_errors,
-    current_actor,
+from attrition.commands.common import (
     err,
+    fail,
+    first_line,
+    one_line_errors,
     out,
+    registry_client,
     settings,
 )
+from attrition.commands.models import current_actor
 from attrition.config import load_gate_thresholds
 
 review_app = typer.Typer(
@@ -38,11 +38,11 @@ def _errors() -> Iterator[None]:
     """One line and exit 1 for any failure, including the review and comparison cores'."""
     from attrition.compare import CompareError
 
-    with _one_line_errors():
+    with one_line_errors():
         try:
             yield
         except CompareError as exc:
-            raise _fail(_first_line(exc)) from None
+            raise fail(first_line(exc)) from None
 
 
 def _write(path: Path, html: str) -> Path:
@@ -79,17 +79,17 @@ def review(
         from attrition.review import gather_review, log_review_report
 
         if not version.strip():
-            raise _fail("--version is required")
+            raise fail("--version is required")
         if approve and reject:
-            raise _fail("choose one of --approve and --reject")
+            raise fail("choose one of --approve and --reject")
         decision = "approve" if approve else "reject" if reject else None
         if decision and not (reason and reason.strip()):
-            raise _fail(f"--{decision} needs --reason: say why")
+            raise fail(f"--{decision} needs --reason: say why")
         if reason and not decision:
-            raise _fail("--reason goes with --approve or --reject")
+            raise fail("--reason goes with --approve or --reject")
         conf = settings()
         thresholds = load_gate_thresholds(conf.gates_config)
-        client = _client(conf)
+        client = registry_client(conf)
         model = name or conf.model_name
         if decision and reason:
             record_review(client, model, version, decision, reason.strip(), current_actor())
@@ -140,7 +140,7 @@ def compare(
         from attrition.reports.comparison_report import render_comparison
 
         ids = parse_run_ids(run_ids)
-        client = _client(settings())
+        client = registry_client(settings())
         with err.status(f"Reading {len(ids)} runs"):
             runs = gather_runs(client, ids)
             html = render_comparison(runs)

@@ -5,6 +5,7 @@ Mounted on the root app with `app.registered_commands.extend(serve_app.registere
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -75,6 +76,10 @@ def serve(
             f"docs at http://{host}:{port}/docs (Ctrl-C stops it)",
             highlight=False,
         )
+        extra: dict[str, Any] = {}
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+            # Workers import MLflow and load the model before they answer health checks.
+            extra["timeout_worker_healthcheck"] = 120
         try:
             uvicorn.run(
                 "attrition.api.app:create_app",
@@ -87,6 +92,7 @@ def serve(
                 log_level=log_level,
                 timeout_graceful_shutdown=30,
                 server_header=False,
+                **extra,
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

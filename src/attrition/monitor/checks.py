@@ -164,7 +164,6 @@ def drift(
     worker: EvidentlyWorker | None = None,
 ) -> CheckOutcome:
     """`attrition monitor drift`: check a file, or the predictions stored since the last check."""
-    from attrition.monitor.reports import drift_files, write_files
     from attrition.monitor.runs import monitoring_run, window_tags
 
     until = now_utc()
@@ -176,6 +175,8 @@ def drift(
             f"only {rows.rows} current rows (< {config.drift.min_rows}): drift scores are noisy"
         )
     check = run_drift_check(champion, rows, config.drift, worker)
+    from attrition.monitor.reports import drift_files, write_files  # matplotlib: after the check
+
     files = drift_files(check)
     source = "file" if current is not None else "store"
     tags = window_tags(source, rows.since, until if source == "store" else None)
@@ -268,6 +269,7 @@ def performance(
         period=period or rules.period,
         max_age_days=rules.max_prediction_age_days,
         min_group_size=rules.min_group_size,
+        fairness_limit=rules.max_fairness_difference,
         context={"model_name": champion.name, "model_version": champion.version},
         **inputs,
     )

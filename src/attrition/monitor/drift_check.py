@@ -244,7 +244,9 @@ def check_drift(
     )
 
 
-def drift_findings(check: DriftCheck | None, note: str = "") -> dict[str, tuple[bool, str]]:
+def drift_findings(
+    check: DriftCheck | None, rules: DriftRules, note: str = ""
+) -> dict[str, tuple[bool, str]]:
     """The drift signals of a monitoring run (signal -> fired, detail)."""
     if check is None:
         skipped = note or "drift not checked"
@@ -260,7 +262,11 @@ def drift_findings(check: DriftCheck | None, note: str = "") -> dict[str, tuple[
             result.dataset_drift,
             f"{share}; dataset drift at {result.share_threshold:.0%}",
         ),
-        "feature_drift": (bool(result.drifted_features) and not result.dataset_drift, share),
+        "feature_drift": (
+            len(result.drifted_features) >= rules.feature_drift_min_columns
+            and not result.dataset_drift,
+            f"{share}; alert from {rules.feature_drift_min_columns} columns",
+        ),
         "prediction_drift": (
             check.prediction_drift,
             f"PSI {pred['psi']:.3f} (limit {pred['psi_threshold']:g}), "

@@ -127,7 +127,8 @@ def _drop_detail(
         value, base = values.get(metric), reference.get(metric)
         if value is None or base is None or not math.isfinite(value):
             continue
-        below = base - value > limit
+        # Brier is a loss: for it a "drop" in quality is a rise in value
+        below = (value - base if metric == "brier" else base - value) > limit
         dropped |= below
         parts.append(f"{metric} {value:.3f} vs {base:.3f} at training (max drop {limit:g})")
     return dropped, "; ".join(parts)
@@ -333,12 +334,13 @@ def run_job(
         period=rules.period,
         max_age_days=rules.max_prediction_age_days,
         min_group_size=rules.min_group_size,
+        fairness_limit=rules.max_fairness_difference,
         context={"model_name": champion.name, "model_version": champion.version},
         **inputs,
     )
     latency = latency_metrics(window)
     findings = {
-        **drift_findings(check, notes[0] if notes and check is None else ""),
+        **drift_findings(check, config.drift, notes[0] if notes and check is None else ""),
         **performance_findings(performance, _window_estimate(check, champion), config),
         **latency_findings(latency, config.latency.p99_ms, config.latency.error_rate),
     }

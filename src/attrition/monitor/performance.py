@@ -10,6 +10,7 @@ fairness are followed over time.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from attrition.data.load import DataError
-from attrition.evaluate import METRIC_NAMES
 from attrition.monitor.estimate import calibration_table, estimate_metrics
+from attrition.monitor.rules import METRICS as METRIC_NAMES
 
 ID_COLUMNS = ("employee_id",)
 OUTCOME_COLUMNS = ("left",)
@@ -344,7 +345,7 @@ def segment_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
             "mean_score": frame["probability"].astype(float),
         }
     )
-    table = parts.groupby("group", sort=True).agg(
+    table = parts.groupby("group", sort=False).agg(
         count=("count", "sum"),
         leavers=("leavers", "sum"),
         flagged=("flagged", "sum"),
@@ -361,12 +362,24 @@ def segment_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     table["precision"] = (table["flagged"] - table["false_positives"]) / table["flagged"].where(
         table["flagged"] > 0
     )
-    return table.drop(columns=["correct"]).reset_index()
+    table = table.drop(columns=["correct"]).reset_index()
+    order = sorted(range(len(table)), key=lambda i: natural_key(str(table["group"].iloc[i])))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def natural_key(label: str) -> tuple[float, str]:
+    """Order group labels by their first number ('<30' before '30-39', '2' before '10')."""
+    match = re.search(r"-?\d+(\.\d+)?", label)
+    if match is None:
+        return (math.inf, label)
+    number = float(match.group())
+    return (number - 0.5 if label.lstrip().startswith("<") else number, label)
 
 
 def error_analysis(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Segment tables for every known segmentation present in `frame`."""
-    return {name: segment_table(frame, name) for name in SEGMENTS if name in frame.columns}
+    """Segment tables for every known segmentation present in `frame` with two or more groups."""
+    tables = {name: segment_table(frame, name) for name in SEGMENTS if name in frame.columns}
+    return {name: table for name, table in tables.items() if len(table) > 1}
 
 
 # --- fairness over time ----------------------------------------------------------------
@@ -445,6 +458,7 @@ class PerformanceResult:
     reference_metrics: dict[str, float]
     reference_calibration_error: float | None
     unavailable_attributes: list[str] = field(default_factory=list)
+    fairness_limit: float | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -486,6 +500,7 @@ def assess_performance(
     reference_metrics: dict[str, float] | None = None,
     reference_calibration_error: float | None = None,
     min_group_size: int = 30,
+    fairness_limit: float | None = None,
     n_boot: int = 300,
     context: dict[str, Any] | None = None,
 ) -> PerformanceResult:
@@ -537,5 +552,6 @@ def assess_performance(
         reference_metrics=dict(reference_metrics or {}),
         reference_calibration_error=reference_calibration_error,
         unavailable_attributes=[a for a in sensitive if a not in available],
+        fairness_limit=fairness_limit,
         context=dict(context or {}),
     )

@@ -78,7 +78,22 @@ def plot_segment_errors(table: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def plot_fairness_over_time(fairness: pd.DataFrame) -> Figure:
+def plot_error_counts(table: pd.DataFrame, title: str) -> Figure:
+    """Where the errors are: leavers missed and stayers flagged per score band (counts)."""
+    fig = Figure(figsize=(8, max(2.4, 0.35 * len(table) + 1.2)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(table))
+    ax.barh(y - 0.2, table["false_negatives"], 0.4, color="#b42318", label="leavers missed")
+    ax.barh(y + 0.2, table["false_positives"], 0.4, color="#f0b429", label="stayers flagged")
+    ax.set_yticks(y, [f"{g} (n={c})" for g, c in zip(table["group"], table["count"], strict=True)])
+    ax.invert_yaxis()
+    ax.set_xlabel("employees")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_fairness_over_time(fairness: pd.DataFrame, limit: float | None = None) -> Figure:
     """Spread between groups of selection rate and TPR per period, one line per attribute."""
     spread = fairness[fairness["group"] == "(spread)"]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
@@ -93,8 +108,11 @@ def plot_fairness_over_time(fairness: pd.DataFrame) -> Figure:
         for attribute, part in spread.groupby("attribute"):
             values = part.set_index("period")[column].reindex(periods).astype(float)
             ax.plot(x, values.to_numpy(), marker="o", label=str(attribute))
+        if limit is not None:
+            ax.axhline(limit, color="#b42318", linestyle="--", linewidth=1, label="limit")
         ax.set_xticks(x, periods, rotation=45, ha="right", fontsize=8)
-        ax.set_ylim(0, max(0.3, float(spread[column].max(skipna=True) or 0) * 1.1))
+        top = float(np.nan_to_num(spread[column].astype(float).max(skipna=True)))
+        ax.set_ylim(0, max(0.3, top * 1.15))
         ax.set_title(title)
         ax.legend(fontsize=8)
     return fig

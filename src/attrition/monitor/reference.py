@@ -8,7 +8,10 @@ a reference is an error that names the version and what is missing.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +78,20 @@ class Reference:
         return float(rate) if rate is not None else float(np.mean(self.scores >= self.threshold))
 
 
+@contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """Keep MLflow's download progress bars off the terminal, unless the user asked for them."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
 def resolve_version(client: MlflowClient, name: str, version: str | None = None) -> str:
     """The version number to monitor: `version` when given, else the `champion` alias."""
     from mlflow.exceptions import MlflowException
@@ -107,7 +124,7 @@ def load_reference(client: MlflowClient, name: str, version: str) -> Reference:
     run_id = (mv.tags or {}).get("attrition.run_id") or mv.run_id
     if not run_id:
         raise MonitorError(f"version {version} of '{name}' names no training run")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, no_progress_bars():
         try:
             local = Path(
                 mlflow.artifacts.download_artifacts(
@@ -151,7 +168,7 @@ def load_model(client: MlflowClient, name: str, version: str) -> Any:
     from attrition.tracking import quiet_mlflow
 
     uri = client.get_model_version_download_uri(name, str(version))
-    with tempfile.TemporaryDirectory() as tmp, quiet_mlflow():
+    with tempfile.TemporaryDirectory() as tmp, quiet_mlflow(), no_progress_bars():
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=uri, dst_path=tmp, tracking_uri=client.tracking_uri
         )

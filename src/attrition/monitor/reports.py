@@ -178,44 +178,65 @@ def _period_table(result: PerformanceResult) -> str:
             "outcomes": entry["counts"].get("rows", 0),
             "leavers": entry["counts"].get("leavers", ""),
         }
-        for metric in ("roc_auc", "recall_attrition", "precision_attrition", "accuracy"):
+        for metric in ("roc_auc", "recall_attrition", "precision_attrition"):
             value = realised.get(metric) or {}
             span = (
                 f" ({_fmt(value.get('low'), 2)}-{_fmt(value.get('high'), 2)})"
                 if value.get("low") is not None
                 else ""
             )
-            row[f"{METRIC_LABELS[metric]}"] = (
+            row[METRIC_LABELS[metric]] = (
                 _fmt(value.get("value")) + span if value.get("value") is not None else "n/a"
             )
-            estimate = (entry.get("estimated_all") or {}).get(metric)
-            row[f"est. {METRIC_LABELS[metric]}"] = _fmt(estimate)
+            row[f"estimated {METRIC_LABELS[metric]}"] = _fmt(
+                (entry.get("estimated_all") or {}).get(metric)
+            )
         rows.append(row)
     return table(pd.DataFrame(rows))
 
 
+SHOWN_COLUMNS = {
+    "group": "group",
+    "count": "employees",
+    "leavers": "leavers",
+    "flagged": "flagged",
+    "false_positives": "stayers flagged (FP)",
+    "false_negatives": "leavers missed (FN)",
+    "mean_score": "mean score",
+    "leaver_rate": "leaver rate",
+    "accuracy": "accuracy",
+    "false_positive_rate": "FP rate",
+    "miss_rate": "miss rate",
+    "precision": "precision",
+}
+BANDS = ("score_band", "risk_band")
+
+
 def _segment_section(name: str, frame: pd.DataFrame) -> Section:
-    from attrition.monitor.plots import plot_segment_errors
+    from attrition.monitor.plots import plot_error_counts, plot_segment_errors
 
     title = SEGMENT_TITLES.get(name, f"By {name}")
-    shown = frame.rename(
-        columns={
-            "false_positives": "stayers flagged (FP)",
-            "false_negatives": "leavers missed (FN)",
-            "false_positive_rate": "FP rate",
-            "miss_rate": "miss rate",
-        }
-    )
-    worst = frame.loc[frame["count"] >= 10].sort_values("miss_rate", ascending=False).head(1)
-    reading = ""
+    body = table(frame[list(SHOWN_COLUMNS)].rename(columns=SHOWN_COLUMNS))
+    if name in BANDS:
+        # Within a band every decision is the same, so rates are 0 or 1: counts say more.
+        missed = int(frame["false_negatives"].sum())
+        if missed:
+            top = frame.sort_values("false_negatives", ascending=False).iloc[0]
+            body += note(
+                f"{int(top['false_negatives'])} of the {missed} leavers missed scored "
+                f"{top['group']}; raising recall means flagging more of that band."
+            )
+        if name == "score_band":
+            body += image(figure_png(plot_error_counts(frame, title)), f"errors {name}")
+        return Section(title, body)
+    worst = frame.loc[frame["leavers"] >= 10].sort_values("miss_rate", ascending=False).head(1)
     if len(worst) and pd.notna(worst["miss_rate"].iloc[0]):
-        reading = note(
+        body += note(
             f"Most leavers missed in {worst['group'].iloc[0]}: "
             f"{worst['miss_rate'].iloc[0]:.0%} of its {int(worst['leavers'].iloc[0])} leavers "
             "were not flagged."
         )
-    body = table(shown) + reading
-    if name in ("Department", "score_band"):
+    if name == "Department":
         body += image(figure_png(plot_segment_errors(frame, title)), f"errors {name}")
     return Section(title, body)
 
@@ -281,7 +302,8 @@ def error_analysis_html(result: PerformanceResult) -> str:
         )
     fairness_body = ""
     if not result.fairness.empty:
-        fairness_body += image(figure_png(plot_fairness_over_time(result.fairness)), "fairness")
+        figure = plot_fairness_over_time(result.fairness, result.fairness_limit)
+        fairness_body += image(figure_png(figure), "fairness over time")
         fairness_body += table(result.fairness)
     if result.unavailable_attributes:
         missing = ", ".join(result.unavailable_attributes)

@@ -19,6 +19,19 @@ from attrition.config import ConfigError
 
 Action = Literal["ignore", "alert", "retrain"]
 Decision = Literal["no_action", "alert", "retrain"]
+# attrition.evaluate.METRIC_NAMES, spelled out: importing it loads scikit-learn (seconds)
+METRICS = (
+    "accuracy",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "precision_weighted",
+    "recall_weighted",
+    "f1_weighted",
+    "precision_attrition",
+    "recall_attrition",
+    "f1_attrition",
+)
 SIGNALS = (
     "dataset_drift",
     "prediction_drift",
@@ -43,6 +56,7 @@ class DriftRules(_Strict):
     stattest_threshold: float | None = Field(default=None, gt=0)
     psi_threshold: float = Field(default=0.2, gt=0)
     p_threshold: float = Field(default=0.01, gt=0, lt=1)
+    feature_drift_min_columns: int = Field(default=2, ge=1)
     predicted_rate_change: float = Field(default=0.10, gt=0, le=1)
     min_rows: int = Field(default=100, ge=1)
     html_max_rows: int = Field(default=5000, ge=100)
@@ -96,9 +110,7 @@ class MonitoringConfig(_Strict):
         unknown = sorted(set(self.actions) - set(SIGNALS))
         if unknown:
             raise ValueError(f"unknown signal(s) {unknown}; known: {', '.join(SIGNALS)}")
-        from attrition.evaluate import METRIC_NAMES
-
-        bad = sorted(set(self.performance.max_drop) - set(METRIC_NAMES))
+        bad = sorted(set(self.performance.max_drop) - set(METRICS))
         if bad:
             raise ValueError(f"performance.max_drop: unknown metric(s) {bad}")
 

@@ -119,9 +119,7 @@ def _figures(facts: ReviewFacts, names: Sequence[str]) -> str:
             continue
         png = facts.images[n]
         wide = ' style="grid-column:1/-1"' if _aspect(png) > WIDE else ""
-        shown.append(
-            f"<figure{wide}>{image(png, n)}<figcaption>{escape(n)}</figcaption></figure>"
-        )
+        shown.append(f"<figure{wide}>{image(png, n)}<figcaption>{escape(n)}</figcaption></figure>")
     absent = [n for n in names if n not in facts.images]
     parts = [f'<div class="grid">{"".join(shown)}</div>'] if shown else []
     if absent:
@@ -316,6 +314,10 @@ def _fairness(facts: ReviewFacts) -> str:
                 "Differences between the groups of each attribute on the test split; "
                 f"groups under {t.min_group_size} employees are reported, not gated."
             )
+        )
+        parts.append(
+            "<details><summary>Every fairness gate with its reading</summary>"
+            f"{_gate_table(list(results.values()))}</details>"
         )
     else:
         parts.append(_gate_table(list(results.values())))

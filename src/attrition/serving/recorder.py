@@ -23,6 +23,7 @@ log = logging.getLogger("attrition.serving")
 
 _STOP = object()
 PURGE_EVERY_S = 6 * 3600
+FINAL_ATTEMPTS = 5  # tries per batch once shutting down, before spilling it to a file
 
 
 class PredictionRecorder:
@@ -57,6 +58,7 @@ class PredictionRecorder:
         self._written = 0
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
         self._last_purge = 0.0
 
     @property
@@ -98,6 +100,7 @@ class PredictionRecorder:
         """Write everything queued, then stop the writer."""
         if self._thread is None:
             return
+        self._closing.set()
         self._queue.put(_STOP)
         self._thread.join(timeout=timeout_s)
         if self._thread.is_alive():
@@ -139,8 +142,8 @@ class PredictionRecorder:
             self._write(rest[start : start + self.batch_size], final=True)
 
     def _write(self, batch: list[PredictionRecord], final: bool) -> None:
+        """Write one batch, retrying until it lands (or, when shutting down, spilling it)."""
         delay = 0.1
-        attempts = 5 if final else None
         tries = 0
         while True:
             tries += 1
@@ -155,10 +158,10 @@ class PredictionRecorder:
                     tries,
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                 )
-                if attempts is not None and tries >= attempts:
+                if (final or self._closing.is_set()) and tries >= FINAL_ATTEMPTS:
                     self._spill(batch)
                     break
-                time.sleep(delay)
+                self._closing.wait(delay if not self._closing.is_set() else 0.1)
                 delay = min(delay * 2, 5.0)
         with self._done:
             self._written += len(batch)

@@ -1,0 +1,164 @@
+"""The run comparison core and report on a real temporary SQLite MLflow store."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.registry_fixtures import Store, save_models, temp_store
+
+from attrition.compare import (
+    TEST_PREDICTIONS,
+    CompareError,
+    RunSummary,
+    artifact_href,
+    best_runs,
+    differing,
+    gather_runs,
+    parse_run_ids,
+    same_test_rows,
+)
+from attrition.registry import get_version
+from attrition.reports.comparison_report import render_comparison
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    models = save_models(tmp_path_factory.mktemp("models"))
+    with temp_store("sqlite", tmp_path_factory.mktemp("compare-store"), models) as s:
+        yield s
+
+
+def make_run(store: Store, name: str, *, seed: int, predictions: bool = True, **params: str) -> str:
+    """A registered version's run with params and (optionally) its test predictions."""
+    version = store.make_version(name, metrics={"test_roc_auc": 0.80 + seed / 100})
+    run_id = str(get_version(store.client, name, version).run_id)
+    for key, value in {"seed": str(seed), "model_kind": "logreg", **params}.items():
+        store.client.log_param(run_id, key, value)
+    if predictions:
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, 2, 200)
+        frame = pd.DataFrame(
+            {
+                "EmployeeNumber": np.arange(200),
+                "label": labels,
+                "proba": np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1),
+            }
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "test_predictions.parquet"
+            frame.to_parquet(path)
+            store.client.log_artifact(run_id, str(path), artifact_path="reference")
+    return run_id
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a,b", ["a", "b"]),
+        (" a , b ,c ", ["a", "b", "c"]),
+        ("a,b,a", ["a", "b"]),
+    ],
+)
+def test_parse_run_ids(text: str, expected: list[str]) -> None:
+    assert parse_run_ids(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "a", "a,a", " , a"])
+def test_fewer_than_two_run_ids_is_an_error(text: str) -> None:
+    with pytest.raises(CompareError, match="at least two"):
+        parse_run_ids(text)
+
+
+@pytest.mark.parametrize(
+    ("metric", "values", "best"),
+    [
+        ("test_roc_auc", [0.8, 0.9, 0.85], {1}),
+        ("test_brier", [0.1, 0.08, 0.12], {1}),
+        ("dq_outlier_rate", [0.002, 0.001], {1}),
+        ("fairness.Gender.equal_opportunity_difference", [-0.02, 0.05], {0}),
+        ("test_accuracy", [0.9, 0.9], set()),
+        ("test_accuracy", [0.9, None], set()),
+        ("test_f1_weighted", [0.9, 0.9, 0.8], {0, 1}),
+    ],
+)
+def test_best_runs(metric: str, values: list[float | None], best: set[int]) -> None:
+    assert best_runs(metric, values) == best
+
+
+def test_differing_counts_a_missing_value_as_a_difference() -> None:
+    rows: dict[str, list[str | None]] = {
+        "same": ["1", "1"],
+        "changed": ["1", "2"],
+        "absent": ["1", None],
+    }
+    assert differing(rows) == {"changed", "absent"}
+
+
+def test_artifact_href_links_local_stores_only() -> None:
+    assert artifact_href("/tmp/art", "roc_curve.png") == "file:///tmp/art/roc_curve.png"
+    assert artifact_href("file:///tmp/art", "a b.html") == "file:///tmp/art/a%20b.html"
+    assert artifact_href("s3://bucket/run/artifacts", "roc_curve.png") is None
+
+
+def _summary(ids: list[str] | None) -> RunSummary:
+    return RunSummary(
+        run_id="r",
+        name="",
+        start_time=0,
+        status="FINISHED",
+        artifact_uri="",
+        tags={},
+        params={},
+        metrics={},
+        artifacts=[],
+        test_labels=np.array([0, 1]),
+        test_proba=np.array([0.1, 0.9]),
+        test_ids=ids,
+    )
+
+
+def test_same_test_rows() -> None:
+    assert same_test_rows([_summary(["1", "2"]), _summary(["2", "1"])]) is True
+    assert same_test_rows([_summary(["1", "2"]), _summary(["1", "3"])]) is False
+    assert same_test_rows([_summary(None), _summary(["1", "3"])]) is None
+
+
+def test_gather_and_render_two_runs(store: Store) -> None:
+    name = store.new_model()
+    first = make_run(store, name, seed=1, C="0.3")
+    second = make_run(store, name, seed=2, C="1.0", predictions=False)
+
+    runs = gather_runs(store.client, [first, second])
+
+    assert [r.run_id for r in runs] == [first, second]
+    assert runs[0].params["C"] == "0.3" and runs[1].params["C"] == "1.0"
+    assert runs[0].test_proba is not None and runs[1].test_proba is None
+    assert runs[0].versions == [f"{name} v1"]
+    assert TEST_PREDICTIONS in {a.path for a in runs[0].artifacts}
+
+    html = render_comparison(runs)
+    assert first in html and second in html
+    # differing params are highlighted, equal ones are not
+    assert '<tr class="diff"><td>C</td><td>0.3</td><td>1.0</td></tr>' in html
+    assert "<tr><td>model_kind</td><td>logreg</td><td>logreg</td></tr>" in html
+    # metrics side by side, the best marked
+    assert '<span class="best">0.820 &#9733;</span>' in html
+    assert "<td>0.810</td>" in html
+    # one ROC curve plotted, the run without predictions named
+    assert html.count("data:image/png;base64,") == 1
+    assert "No reference/test_predictions.parquet in:" in html
+    # artifact lists: the predictions file is missing in the second run
+    assert '<tr class="diff"><td>reference/test_predictions.parquet</td>' in html
+    assert '<span class="missing">missing</span>' in html
+
+
+def test_unknown_run_id_is_named(store: Store) -> None:
+    name = store.new_model()
+    known = make_run(store, name, seed=3, predictions=False)
+    with pytest.raises(CompareError, match=r"unknown run id.*nope0000"):
+        gather_runs(store.client, [known, "nope0000"])

@@ -1,0 +1,126 @@
+"""The prediction store on SQLite and, for real, on PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from attrition.store import COLUMNS, PredictionRecord, PredictionStore
+
+
+def record(i: int, version: str = "1", days_ago: float = 0.0) -> PredictionRecord:
+    return PredictionRecord(
+        model_name="employee_attrition_model",
+        model_version=version,
+        employee_id=None if i % 10 == 0 else str(1000 + i),
+        probability=i / 1000,
+        decision=int(i % 2),
+        risk_band=("low", "medium", "high")[i % 3],
+        latency_ms=0.5,
+        features={"Age": 20 + i % 40, "OverTime": "Yes" if i % 2 else "No", "Rate": 0.25},
+        created_at=datetime.now(UTC) - timedelta(days=days_ago),
+    )
+
+
+def check_store(store: PredictionStore) -> None:
+    """The contract every backend must meet."""
+    assert store.count() == 0
+    assert store.read().empty
+    store.write_many([record(i) for i in range(20)])
+    store.write_many([record(i, version="2", days_ago=10) for i in range(5)])
+    assert store.write_many([]) == 0
+    assert store.count() == 25
+
+    frame = store.read()
+    assert list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
+    assert {"Age", "OverTime", "Rate"} <= set(frame.columns)
+    assert str(frame["created_at"].dt.tz) == "UTC"
+    assert frame["request_id"].str.fullmatch(r"[0-9a-f]{32}").all()
+    assert frame["employee_id"].isna().sum() == 3
+    first = frame[frame["employee_id"] == "1001"].iloc[0]
+    assert first["Age"] == 21 and first["OverTime"] == "Yes" and first["probability"] == 0.001
+
+    assert len(store.read(model_version="2")) == 5
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    assert len(store.read(since=week_ago)) == 20
+    assert len(store.read(until=week_ago)) == 5
+    assert len(store.read(since=week_ago.replace(tzinfo=None))) == 20  # naive = UTC
+
+    assert store.purge(older_than_days=7) == 5
+    assert store.count() == 20
+    with pytest.raises(ValueError, match="older_than_days"):
+        store.purge(-1)
+
+
+def test_sqlite_store(tmp_path: Path) -> None:
+    store = PredictionStore(f"sqlite:///{tmp_path / 'nested' / 'predictions.db'}")
+    check_store(store)
+    store.dispose()
+
+
+def test_naive_timestamps_are_refused(tmp_path: Path) -> None:
+    store = PredictionStore(f"sqlite:///{tmp_path / 'p.db'}")
+    bad = record(1)
+    bad.created_at = datetime.now()  # noqa: DTZ005 - the point of the test
+    with pytest.raises(Exception, match="timezone-aware"):
+        store.write_many([bad])
+
+
+def _writer(url: str, offset: int, batches: int) -> None:
+    store = PredictionStore(url)
+    for b in range(batches):
+        store.write_many([record(offset + b * 10 + i) for i in range(10)])
+    store.dispose()
+
+
+def concurrent_writers(url: str, processes: int = 3, batches: int = 40) -> None:
+    """Several processes (like several server workers) writing at once."""
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_writer, args=(url, k * 100_000, batches)) for k in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+
+
+def test_sqlite_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    PredictionStore(url).dispose()  # table exists before the race, as after server start
+    concurrent_writers(url)
+    assert PredictionStore(url).count() == 3 * 40 * 10
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module, dropped afterwards."""
+    from tests.registry_fixtures import postgres_database
+
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.mark.postgres
+def test_postgres_store(postgres_url: str) -> None:
+    store = PredictionStore(postgres_url)
+    assert store.engine.dialect.name == "postgresql"
+    check_store(store)
+    frame = store.read()
+    assert pd.api.types.is_datetime64_any_dtype(frame["created_at"])
+    store.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_concurrent_processes_lose_nothing(postgres_url: str) -> None:
+    store = PredictionStore(postgres_url)
+    before = store.count()
+    concurrent_writers(postgres_url, processes=2, batches=20)
+    assert store.count() == before + 2 * 20 * 10
+    store.dispose()
