@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.serving.fixtures import MODEL_NAME, ServingStore, data, fitted, serving_store
 from typer.testing import CliRunner
 
 from attrition.predict import (
@@ -18,7 +19,6 @@ from attrition.predict import (
 )
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
-from tests.serving.fixtures import MODEL_NAME, ServingStore, data, fitted, serving_store
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,9 @@ def test_explain_adds_top_factors(model: LoadedModel, tmp_path: Path) -> None:
 def test_unusable_inputs_fail_with_one_clear_error(model: LoadedModel, tmp_path: Path) -> None:
     source = tmp_path / "employees.csv"
     employees_file(source, rows=20).drop(columns=["OverTime"]).to_csv(source, index=False)
-    with pytest.raises(BatchInputError, match=r"employees.csv: missing model input column\(s\): OverTime"):
+    with pytest.raises(
+        BatchInputError, match=r"employees.csv: missing model input column\(s\): OverTime"
+    ):
         score_file(model, source, tmp_path / "s.csv")
     with pytest.raises(FileNotFoundError, match="no such file"):
         score_file(model, tmp_path / "absent.csv", tmp_path / "s.csv")
@@ -135,10 +137,26 @@ def test_unusable_inputs_fail_with_one_clear_error(model: LoadedModel, tmp_path:
 @pytest.mark.parametrize(
     ("spec", "values", "codes"),
     [
-        (FeatureSpec("n", "integer", "numeric", seen_min=0, seen_max=10), [1, 2.5, None, 30], [0, 4, 1, 5]),
-        (FeatureSpec("n", "integer", "numeric", seen_min=0, seen_max=10), ["3", "x", "4.0", ""], [0, 2, 0, 1]),
-        (FeatureSpec("r", "number", "numeric", seen_min=0, seen_max=1), [0.5, np.inf, -0.5, 3.5], [0, 3, 0, 5]),
-        (FeatureSpec("c", "string", "categorical", categories=("a", "b")), ["a", "z", None, "b"], [0, 6, 1, 0]),
+        (
+            FeatureSpec("n", "integer", "numeric", seen_min=0, seen_max=10),
+            [1, 2.5, None, 30],
+            [0, 4, 1, 5],
+        ),
+        (
+            FeatureSpec("n", "integer", "numeric", seen_min=0, seen_max=10),
+            ["3", "x", "4.0", ""],
+            [0, 2, 0, 1],
+        ),
+        (
+            FeatureSpec("r", "number", "numeric", seen_min=0, seen_max=1),
+            [0.5, np.inf, -0.5, 1.5],
+            [0, 3, 5, 0],
+        ),
+        (
+            FeatureSpec("c", "string", "categorical", categories=("a", "b")),
+            ["a", "z", None, "b"],
+            [0, 6, 1, 0],
+        ),
         (FeatureSpec("f", "boolean"), ["true", "0", "maybe", None], [0, 0, 7, 1]),
     ],
 )
@@ -156,27 +174,51 @@ def test_validate_chunk_counts_rows_from_the_chunk_start() -> None:
     ]
 
 
-def test_predict_command(store: ServingStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_command(
+    store: ServingStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from attrition.commands.serve import serve_app
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
     source = tmp_path / "employees.csv"
     employees_file(source, rows=50)
     runner = CliRunner()
-    store.client.delete_registered_model_alias(MODEL_NAME, "champion") if _has_champion(store) else None
-    no_champion = runner.invoke(serve_app, ["predict", "--input", str(source), "--output", str(tmp_path / "a.csv")])
+    store.client.delete_registered_model_alias(MODEL_NAME, "champion") if _has_champion(
+        store
+    ) else None
+    no_champion = runner.invoke(
+        serve_app, ["predict", "--input", str(source), "--output", str(tmp_path / "a.csv")]
+    )
     assert no_champion.exit_code == 1
     assert "has no champion" in no_champion.output
     result = runner.invoke(
         serve_app,
-        ["predict", "--input", str(source), "--output", str(tmp_path / "b.csv"), "--version", store.versions["other"]],
+        [
+            "predict",
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "b.csv"),
+            "--version",
+            store.versions["other"],
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert f"Scored 50 of 50 rows with {MODEL_NAME} version {store.versions['other']}" in result.output
+    assert (
+        f"Scored 50 of 50 rows with {MODEL_NAME} version {store.versions['other']}" in result.output
+    )
     assert len(pd.read_csv(tmp_path / "b.csv")) == 50
     broken = runner.invoke(
         serve_app,
-        ["predict", "--input", str(source), "--output", str(tmp_path / "c.csv"), "--version", store.versions["broken"]],
+        [
+            "predict",
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "c.csv"),
+            "--version",
+            store.versions["broken"],
+        ],
     )
     assert broken.exit_code == 1 and "could not be loaded" in broken.output
     assert "Traceback" not in broken.output

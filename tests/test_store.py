@@ -63,10 +63,18 @@ def test_sqlite_store(tmp_path: Path) -> None:
     store.dispose()
 
 
+def test_missing_feature_values_are_stored_as_null(tmp_path: Path) -> None:
+    store = PredictionStore(f"sqlite:///{tmp_path / 'p.db'}")
+    odd = record(1)
+    odd.features = {"Age": float("nan"), "OverTime": "Yes"}
+    store.write_many([odd])
+    assert store.read()["Age"].isna().all()
+
+
 def test_naive_timestamps_are_refused(tmp_path: Path) -> None:
     store = PredictionStore(f"sqlite:///{tmp_path / 'p.db'}")
     bad = record(1)
-    bad.created_at = datetime.now()  # noqa: DTZ005 - the point of the test
+    bad.created_at = datetime.now()
     with pytest.raises(Exception, match="timezone-aware"):
         store.write_many([bad])
 

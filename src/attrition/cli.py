@@ -32,9 +32,11 @@ def _mount_sub_apps() -> None:
     """Sub-apps that live beside their stage's code."""
     from attrition.commands.models import models_app
     from attrition.commands.review import review_app
+    from attrition.commands.serve import serve_app
 
     app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
     app.registered_commands.extend(review_app.registered_commands)
+    app.registered_commands.extend(serve_app.registered_commands)
 
 
 _mount_sub_apps()

@@ -4,8 +4,8 @@ The file is read in chunks (memory stays bounded whatever its size), every
 chunk is checked against the model's input schema (the same types, categories
 and ranges the API enforces), valid rows are scored with the compiled fast path
 vectorised over the chunk, and invalid rows are written to a rejects file with
-row number, column and reason. Explanations (`explain=True`) cost about a
-thousand model evaluations per row: minutes per hundred thousand rows.
+row number, column and reason. Explanations (`explain=True`) cost about 1,400
+model evaluations per row (~2 ms a row: about 3 minutes per 100,000 rows).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def check_column(spec: FeatureSpec, values: pd.Series) -> tuple[np.ndarray, np.n
         text = values.astype(str).str.strip().str.lower()
         truth = text.map({"true": True, "1": True, "false": False, "0": False})
         _first(codes, truth.isna().to_numpy(), NOT_BOOL)
-        return truth.fillna(False).to_numpy(dtype=bool), codes
+        return truth.eq(True).to_numpy(dtype=bool), codes
     if spec.categories:
         _first(codes, ~values.isin(spec.categories).to_numpy(), UNKNOWN)
     return values.to_numpy(dtype=object), codes
@@ -235,7 +235,7 @@ def validate_chunk(
         if bad.any():
             valid &= ~bad
             for i in np.flatnonzero(bad):
-                value = raw.iat[i]
+                value: Any = raw.iat[int(i)]
                 problems.append(
                     {
                         "row": int(i) + first_row,
@@ -249,9 +249,7 @@ def validate_chunk(
     return pd.DataFrame(clean), valid, rejects
 
 
-def score_frame(
-    model: LoadedModel, inputs: pd.DataFrame, explain: bool = False
-) -> pd.DataFrame:
+def score_frame(model: LoadedModel, inputs: pd.DataFrame, explain: bool = False) -> pd.DataFrame:
     """Probability, decision (0/1), risk band and model version for valid input rows."""
     probabilities = model.scorer.many(inputs)
     out = pd.DataFrame(
@@ -285,7 +283,7 @@ class _Writer:
         if self._writer is None:
             schema = pa.schema(
                 [
-                    (str(name), pa.string() if dtype == object else pa.from_numpy_dtype(dtype))
+                    (str(name), pa.string() if dtype.kind == "O" else pa.from_numpy_dtype(dtype))
                     for name, dtype in frame.dtypes.items()
                 ]
             )

@@ -9,6 +9,7 @@ fields are kept with each prediction, never other personal identifiers.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -102,8 +103,17 @@ class PredictionRecord:
             "decision": int(self.decision),
             "risk_band": self.risk_band,
             "latency_ms": float(self.latency_ms),
-            "features": json.dumps(dict(self.features), default=_plain, allow_nan=False),
+            "features": json.dumps(
+                {k: _finite(v) for k, v in self.features.items()}, default=_plain, allow_nan=False
+            ),
         }
+
+
+def _finite(value: Any) -> Any:
+    """Missing or non-finite numbers as JSON null (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -204,7 +214,9 @@ class PredictionStore:
     def count(self) -> int:
         """Number of stored predictions."""
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one()
+            )
 
     def dispose(self) -> None:
         """Close pooled connections."""

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from tests.serving.fixtures import ServingStore
 
 from attrition.api.app import create_app
 from attrition.config import Settings
 from attrition.serving.options import ServingOptions
 from attrition.store import PredictionStore
-from tests.serving.fixtures import ServingStore
 
 
 def make_app(

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.api.helpers import make_app
 from tests.serving.fixtures import ServingStore, employee_rows
 
@@ -49,7 +48,9 @@ def test_model_info_and_metrics(store: ServingStore, tmp_path: Path) -> None:
             client.post("/predict", json=row)
         client.post("/predict", json={"nope": 1})
         text = client.get("/metrics").text
-        assert 'attrition_http_requests_total{method="POST",path="/predict",status="200"} 5.0' in text
+        assert (
+            'attrition_http_requests_total{method="POST",path="/predict",status="200"} 5.0' in text
+        )
         assert 'path="/predict",status="422"' in text
         assert "attrition_http_request_duration_seconds_bucket" in text
         served = sum(
@@ -58,7 +59,8 @@ def test_model_info_and_metrics(store: ServingStore, tmp_path: Path) -> None:
             if line.startswith("attrition_predictions_total{")
         )
         assert served == 5
-        assert f'attrition_model_info{{alias="champion",model_name="{name}",model_version="{v["good"]}"}} 1.0' in text
+        labels = f'alias="champion",model_name="{name}",model_version="{v["good"]}"'
+        assert f"attrition_model_info{{{labels}}} 1.0" in text
 
 
 def test_api_key_is_enforced_when_configured(store: ServingStore, tmp_path: Path) -> None:

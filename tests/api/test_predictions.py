@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from attrition.store import PredictionStore
 from tests.api.helpers import make_app
 from tests.serving.fixtures import ServingStore, employee_rows, fitted
+
+from attrition.store import PredictionStore
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,9 @@ def test_predict_answers_with_probability_decision_band_and_version(served: tupl
     assert body["attrition_probability"] == pytest.approx(expected, abs=1e-9)
     assert body["employee_id"] == row["EmployeeNumber"]
     assert body["decision"] is bool(expected >= 0.3)
-    assert body["risk_band"] == ("high" if expected >= 0.3 else "medium" if expected >= 0.15 else "low")
+    assert body["risk_band"] == (
+        "high" if expected >= 0.3 else "medium" if expected >= 0.15 else "low"
+    )
     assert body["model_version"] == versions["good"]
 
 
@@ -69,7 +71,9 @@ def test_predict_with_explain_returns_top_factors(served: tuple) -> None:
     for factor in factors:
         assert factor["feature"] in ROWS[1]
         assert factor["value"] == ROWS[1][factor["feature"]]
-        assert factor["direction"] == ("raises risk" if factor["contribution"] > 0 else "lowers risk")
+        assert factor["direction"] == (
+            "raises risk" if factor["contribution"] > 0 else "lowers risk"
+        )
 
 
 def test_batch_scores_in_order_and_matches_single(served: tuple) -> None:
@@ -79,7 +83,9 @@ def test_batch_scores_in_order_and_matches_single(served: tuple) -> None:
     batch = response.json()["predictions"]
     assert [p["employee_id"] for p in batch] == [r["EmployeeNumber"] for r in ROWS[:10]]
     single = client.post("/predict", json=ROWS[3]).json()
-    assert batch[3]["attrition_probability"] == pytest.approx(single["attrition_probability"], abs=1e-12)
+    assert batch[3]["attrition_probability"] == pytest.approx(
+        single["attrition_probability"], abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,7 +121,9 @@ def test_missing_field_and_non_object_bodies(served: tuple) -> None:
     row = dict(ROWS[0])
     row.pop("MaritalStatus")
     detail = client.post("/predict", json=row).json()["detail"]
-    assert detail == [{"loc": ["body", "MaritalStatus"], "msg": "Field required", "type": "missing"}]
+    assert detail == [
+        {"loc": ["body", "MaritalStatus"], "msg": "Field required", "type": "missing"}
+    ]
     for body in (b"", b"not json", b"[1, 2]", b'"text"', b"{"):
         response = client.post("/predict", content=body)
         assert response.status_code == 422, body
@@ -146,10 +154,12 @@ def test_oversized_body_gets_413(served: tuple) -> None:
 
 def test_every_prediction_is_stored_without_other_identifiers(served: tuple) -> None:
     client, predictions, versions = served
+    recorder = client.app.state.serving.recorder  # type: ignore[attr-defined]
+    recorder.flush()
     before = predictions.count()
     client.post("/predict", json=ROWS[5])
     client.post("/predict/batch", json={"employees": ROWS[6:9]})
-    client.app.state.serving.recorder.flush()  # type: ignore[attr-defined]
+    recorder.flush()
     assert predictions.count() == before + 4
     stored = predictions.read().tail(4)
     assert list(stored["employee_id"]) == [str(r["EmployeeNumber"]) for r in ROWS[5:9]]
@@ -166,8 +176,9 @@ JSON = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 FIELDS = sorted(ROWS[0])
@@ -213,7 +224,9 @@ def test_scores_are_probabilities_for_extreme_but_valid_inputs(served: tuple) ->
     row = dict(ROWS[0])
     for feature in info["features"]:
         if "maximum" in feature:
-            row[feature["name"]] = int(feature["maximum"]) if feature["type"] == "integer" else feature["maximum"]
+            row[feature["name"]] = (
+                int(feature["maximum"]) if feature["type"] == "integer" else feature["maximum"]
+            )
     body = client.post("/predict", json=row).json()
     assert np.isfinite(body["attrition_probability"])
 
@@ -237,3 +250,12 @@ def test_stored_latency_and_ids_are_sane(served: tuple, tmp_path: Path) -> None:
     last = stored[stored["request_id"] == response.json()["request_id"]]
     assert len(last) == 1
     assert 0 < last["latency_ms"].iloc[0] < 1000
+
+
+def test_explain_flag_must_be_a_boolean(served: tuple) -> None:
+    client, _, _ = served
+    response = client.post("/predict", params={"explain": "maybe"}, json=ROWS[0])
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "explain"]
+    plain = client.post("/predict", params={"explain": "false"}, json=ROWS[0]).json()
+    assert "factors" not in plain

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.serving.fixtures import ServingStore, employee_rows
 
 from attrition.store import PredictionStore
-from tests.serving.fixtures import ServingStore, employee_rows
 
 SERVE = "from attrition.commands.serve import serve_app; serve_app(prog_name='attrition')"
 
@@ -63,7 +63,10 @@ def test_serve_command_with_two_workers_stores_every_prediction(
                 time.sleep(0.3)
             answers = [client.post("/predict", json=rows[i % 20]) for i in range(60)]
             assert {a.status_code for a in answers} == {200}
-            assert client.post("/predict", headers={"X-API-Key": "no"}, json=rows[0]).status_code == 401
+            assert (
+                client.post("/predict", headers={"X-API-Key": "no"}, json=rows[0]).status_code
+                == 401
+            )
             metrics = client.get("/metrics").text
             total = sum(
                 float(line.rsplit(" ", 1)[1])

@@ -53,11 +53,11 @@ def test_expected_auc_is_the_mean_auc_over_drawn_labels() -> None:
     rng = np.random.default_rng(3)
     proba = np.round(rng.beta(2, 3, 400), 2)  # ties on purpose
     draws = []
-    for _ in range(2000):
+    for _ in range(400):
         labels = rng.random(proba.size) < proba
         if 0 < labels.sum() < labels.size:
             draws.append(roc_auc_score(labels, proba))
-    assert expected_roc_auc(proba) == pytest.approx(np.mean(draws), abs=0.005)
+    assert expected_roc_auc(proba) == pytest.approx(np.mean(draws), abs=0.01)
 
 
 def test_degenerate_inputs_do_not_crash() -> None:

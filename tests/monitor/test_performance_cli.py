@@ -112,5 +112,7 @@ def test_outcomes_without_stored_predictions_fail_in_one_line(scene: Scene) -> N
 
 
 def test_bad_period_is_refused(scene: Scene) -> None:
-    result = invoke("performance", "--outcomes", "x.csv", "--period", "fortnight")
+    path = scene.folder / "x.csv"
+    path.write_text("employee_id,left,date\n1,no,2025-01-01\n")
+    result = invoke("performance", "--outcomes", str(path), "--period", "fortnight")
     assert result.exit_code == 1 and "--period" in result.output

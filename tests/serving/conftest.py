@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.serving.fixtures import ServingStore, serving_store
 
 

@@ -107,7 +107,9 @@ class ServingStore:
         mv = self.client.get_model_version(name, version)
         return str(mv.source), mv.run_id
 
-    def copy_model(self, roles: tuple[str, ...] = ("good", "other", "broken")) -> tuple[str, dict[str, str]]:
+    def copy_model(
+        self, roles: tuple[str, ...] = ("good", "other", "broken")
+    ) -> tuple[str, dict[str, str]]:
         """A fresh registered model whose versions reuse the stored ones (no re-logging)."""
         name = f"attrition_test_{uuid.uuid4().hex[:8]}"
         client = self.client

@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from tests.serving.fixtures import ServingStore, data, fitted
 
 from attrition.serving.compiled import (
     TOLERANCE,
@@ -20,7 +21,6 @@ from attrition.serving.compiled import (
     max_difference,
 )
 from attrition.serving.design import NotCompilable
-from tests.serving.fixtures import ServingStore, data, fitted
 
 
 def scoring_rows(seed: int = 3) -> pd.DataFrame:

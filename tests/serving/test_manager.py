@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.serving.fixtures import ServingStore
 
 from attrition.serving.manager import ModelManager, signal_reload
 from attrition.serving.model import ModelLoadError, load_version
-from tests.serving.fixtures import ServingStore
 
 
 def test_no_champion_means_no_model_and_a_clear_status(store: ServingStore) -> None:
@@ -53,7 +53,9 @@ def test_loaded_version_carries_its_metadata(store: ServingStore) -> None:
     loaded = load_version(client, "employee_attrition_model", store.versions["good"])
     assert loaded.threshold == pytest.approx(0.3)
     assert loaded.bands == {"low": 0.0, "medium": 0.15, "high": 0.3}
-    assert loaded.band(0.29) == "medium" and loaded.band(0.3) == "high" and loaded.band(0.0) == "low"
+    assert (
+        loaded.band(0.29) == "medium" and loaded.band(0.3) == "high" and loaded.band(0.0) == "low"
+    )
     assert loaded.id_column == "EmployeeNumber"
     assert loaded.scorer.compiled
     with pytest.raises(ModelLoadError, match="could not be loaded"):

@@ -108,3 +108,16 @@ def test_retention_purges_old_predictions(tmp_path: Path) -> None:
     recorder.start()
     recorder.close()
     assert PredictionStore(store.url).count() == 1
+
+
+def test_a_record_that_cannot_be_stored_does_not_block_the_others(tmp_path: Path) -> None:
+    store = PredictionStore(f"sqlite:///{tmp_path / 'p.db'}")
+    recorder = PredictionRecorder(store, linger_s=0.01, spill_dir=tmp_path)
+    recorder.start()
+    poison = record(0)
+    poison.probability = "not a number"  # type: ignore[assignment]
+    recorder.record_many([record(1), poison, record(2)])
+    assert recorder.flush(timeout_s=10)
+    recorder.close()
+    assert PredictionStore(store.url).count() == 2
+    assert len(list(tmp_path.glob("unsaved-predictions-*.jsonl"))) == 1

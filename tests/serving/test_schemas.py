@@ -110,14 +110,20 @@ def test_specs_from_metadata_and_signature() -> None:
     )
     assert specs[0].bounds == (0.0, 102.0) and specs[1].categories == ("No",)
     signature = specs_from_signature(
-        [{"name": "a", "type": "long"}, {"name": "b", "type": "double"}, {"name": "c", "type": "string"}]
+        [
+            {"name": "a", "type": "long"},
+            {"name": "b", "type": "double"},
+            {"name": "c", "type": "string"},
+        ]
     )
     assert [s.type for s in signature] == ["integer", "number", "string"]
     assert signature[0].bounds == (None, None)
 
 
 def test_openapi_example_is_attached() -> None:
-    schemas = build_request_schemas(SPECS, "EmployeeNumber", 3, example={**VALID, "EmployeeNumber": 1})
+    schemas = build_request_schemas(
+        SPECS, "EmployeeNumber", 3, example={**VALID, "EmployeeNumber": 1}
+    )
     schema = schemas.employee.model_json_schema()
     assert schema["examples"][0]["Age"] == 41
     assert schema["properties"]["OverTime"]["enum"] == ["No", "Yes"]

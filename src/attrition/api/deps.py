@@ -59,11 +59,8 @@ CurrentModel = Annotated[LoadedModel, Depends(current_model)]
 _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 
 
-async def require_api_key(
-    state: State, key: Annotated[str | None, Depends(_api_key_header)]
-) -> None:
-    """Reject the request unless it carries the configured API key (when one is set)."""
-    expected = state.settings.api_key
+def check_api_key(expected: str | None, key: str | None) -> None:
+    """401 unless `key` is the configured key (constant-time compare); no key configured: open."""
     if not expected:
         return
     if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
@@ -74,4 +71,34 @@ async def require_api_key(
         )
 
 
+async def require_api_key(
+    state: State, key: Annotated[str | None, Depends(_api_key_header)]
+) -> None:
+    """Reject the request unless it carries the configured API key (when one is set)."""
+    check_api_key(state.settings.api_key, key)
+
+
 ApiKey = Depends(require_api_key)
+
+
+@dataclass
+class Scoring:
+    """What a prediction route needs: the state and the model, the API key already checked."""
+
+    state: ServingState
+    model: LoadedModel
+
+
+async def scoring(request: Request) -> Scoring:
+    """The key check and model lookup of the scoring routes, called by them directly.
+
+    They skip FastAPI's per-request dependency solving, which costs more than
+    scoring (see `attrition.api.routers.predictions`).
+    """
+    state: ServingState = request.app.state.serving
+    check_api_key(state.settings.api_key, request.headers.get(API_KEY_HEADER))
+    return Scoring(state, await current_model(state))
+
+
+# Documents the key on routes that check it inside `scoring` rather than through `ApiKey`.
+API_KEY_SECURITY: dict[str, object] = {"security": [{"APIKeyHeader": []}]}

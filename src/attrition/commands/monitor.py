@@ -36,6 +36,15 @@ VersionOption = Annotated[
 ]
 
 
+def _check_file(path: str | None, option: str) -> None:
+    """Fail at once on a missing input file, before any slow import or worker start."""
+    from attrition.cli import fail
+    from attrition.data.load import is_sql_url
+
+    if path is not None and not is_sql_url(path) and not Path(path).exists():
+        raise fail(f"{option} {path}: file not found")
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     """The CLI's one-line errors, plus the monitoring package's own error type."""
@@ -75,8 +84,9 @@ def drift(
     config: ConfigOption = None,
 ) -> None:
     """Feature and prediction drift against the champion's training reference."""
-    from attrition.monitor.drift_check import EvidentlyWorker
+    from attrition.monitor.worker import EvidentlyWorker
 
+    _check_file(current, "--current")
     # First: the worker imports Evidently (seconds) while this process reads and scores.
     with EvidentlyWorker() as worker, _errors():
         from attrition.cli import out, settings
@@ -127,6 +137,7 @@ def performance(
     ] = None,
 ) -> None:
     """Realised performance: outcomes joined to the predictions that were served."""
+    _check_file(outcomes, "--outcomes")
     with _errors():
         from attrition.cli import fail, out, settings
         from attrition.monitor import checks
@@ -226,8 +237,10 @@ def run(
 
     Exit codes: 0 no action, 1 error, 2 alert, 3 candidate staged, 4 candidate refused.
     """
-    from attrition.monitor.drift_check import EvidentlyWorker
+    from attrition.monitor.worker import EvidentlyWorker
 
+    for path, option in ((data, "--data"), (current, "--current"), (outcomes, "--outcomes")):
+        _check_file(path, option)
     with EvidentlyWorker() as worker, _errors():
         from attrition.cli import progress_bar, settings
         from attrition.monitor.job import JobOptions, run_job

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from attrition.monitor.current import Current
-    from attrition.monitor.drift_check import DriftCheck, EvidentlyWorker
+    from attrition.monitor.drift_check import DriftCheck
     from attrition.monitor.performance import PerformanceResult
     from attrition.monitor.rules import DriftRules, MonitoringConfig
+    from attrition.monitor.worker import EvidentlyWorker
 
 
 @dataclass

@@ -1,21 +1,16 @@
 """Drift of current inputs and scores against a version's monitoring reference.
 
 The statistics are `attrition.drift`'s (Evidently's per-column tests, PSI and
-K-S on the scores); this module adds the drift in the predicted attrition rate
-and runs Evidently's part in a forked worker process. Importing Evidently takes
-several seconds, so the worker starts importing it at the beginning of a
-command while the main process talks to MLflow and scores the rows.
+K-S on the scores); this module adds the drift in the predicted attrition rate.
+Evidently's part (`feature_drift`) can run in the forked worker of
+`attrition.monitor.worker` while this process loads the model and scores.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
-import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,8 +19,9 @@ import pandas as pd
 from attrition.monitor.reference import Reference
 from attrition.monitor.rules import DriftRules
 
-if TYPE_CHECKING:  # attrition.drift imports matplotlib and scipy: not before the worker forks
+if TYPE_CHECKING:  # attrition.drift imports matplotlib and scipy: not before the hand-off
     from attrition.drift import DriftResult
+    from attrition.monitor.worker import EvidentlyWorker
 
 
 @dataclass
@@ -103,16 +99,6 @@ def _finite(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- Evidently's part, possibly in a worker process ----------------------------------
-
-
-def _warm_up() -> bool:
-    import evidently.legacy.calculations.stattests
-    import evidently.presets  # noqa: F401
-
-    return True
-
-
 def feature_drift(
     reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool
 ) -> tuple[DriftResult, str | None]:
@@ -130,53 +116,6 @@ def feature_drift(
             reference, current, max_current_rows=rules.html_max_rows, **options
         )
     return result, page
-
-
-class EvidentlyWorker:
-    """Runs `feature_drift` in a forked process that imports Evidently as soon as it starts.
-
-    Without fork (or when Evidently is already imported) it runs in-process.
-    Use as a context manager; start it before other slow work.
-    """
-
-    def __init__(self, parallel: bool | None = None) -> None:
-        if parallel is None:
-            parallel = "evidently" not in sys.modules and sys.platform != "win32"
-        self._pool: ProcessPoolExecutor | None = None
-        if parallel:
-            context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            self._pool.submit(_warm_up)
-
-    def run(
-        self, reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool = True
-    ) -> Future[tuple[DriftResult, str | None]]:
-        """Start the feature drift check; the result is the future's value."""
-        if self._pool is not None:
-            return self._pool.submit(feature_drift, reference, current, rules, html)
-        done: Future[tuple[DriftResult, str | None]] = Future()
-        try:
-            done.set_result(feature_drift(reference, current, rules, html))
-        except Exception as exc:
-            done.set_exception(exc)
-        return done
-
-    def close(self) -> None:
-        """Stop the worker (abandoning any unfinished work)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> EvidentlyWorker:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def check_drift(
@@ -197,16 +136,18 @@ def check_drift(
     Raises:
         ValueError: when the current rows lack a reference column or are empty.
     """
-    from attrition.drift import prediction_drift
-
     if len(current_features) == 0:
         raise ValueError("no current rows to check for drift")
+    from attrition.monitor.worker import EvidentlyWorker
+
     own = worker is None
     engine = worker or EvidentlyWorker(parallel=False)
     try:
-        pending = engine.run(
+        collect = engine.run(
             reference.features[reference.feature_columns], current_features, rules, html
         )
+        from attrition.drift import prediction_drift  # matplotlib, scipy: after the hand-off
+
         raw = current_scores() if callable(current_scores) else current_scores
         scores = np.asarray(raw, dtype=float)
         prediction = prediction_drift(
@@ -223,7 +164,7 @@ def check_drift(
             max_change=rules.predicted_rate_change,
             p_threshold=rules.p_threshold,
         )
-        result, page = pending.result()
+        result, page = collect()
     finally:
         if own:
             engine.close()

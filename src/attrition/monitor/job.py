@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
     from attrition.config import GateThresholds
     from attrition.monitor.checks import Champion
-    from attrition.monitor.drift_check import DriftCheck, EvidentlyWorker
+    from attrition.monitor.drift_check import DriftCheck
     from attrition.monitor.performance import PerformanceResult
+    from attrition.monitor.worker import EvidentlyWorker
 
 EXIT_OK, EXIT_ERROR, EXIT_ALERT, EXIT_STAGED, EXIT_REFUSED = 0, 1, 2, 3, 4
 EXIT_CODES = {

@@ -12,6 +12,7 @@ only slower.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 from collections.abc import Mapping, Sequence
@@ -185,9 +186,7 @@ def _calibrated_head(model: CalibratedClassifierCV) -> Calibrated:
             raise NotCompilable(f"calibration method '{member.method}' is not supported")
         head = _pipeline_head(member.estimator)
         calibrator = member.calibrators[0]
-        members.append(
-            (head, isinstance(head, Linear), float(calibrator.a_), float(calibrator.b_))
-        )
+        members.append((head, isinstance(head, Linear), float(calibrator.a_), float(calibrator.b_)))
     if list(np.asarray(model.classes_).tolist()) != [0, 1]:
         raise NotCompilable("calibrated model must have classes [0, 1]")
     return Calibrated(members)
@@ -271,10 +270,8 @@ class PipelineScorer:
         data = frame[self.columns]
         casts = {c: t for c, t in self.dtypes.items() if c in data and data[c].dtype != t}
         if casts:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 data = data.astype(casts)
-            except (TypeError, ValueError):
-                pass
         return np.asarray(self.model.predict_proba(data), dtype=float)[:, 1]
 
 
@@ -282,12 +279,14 @@ def max_difference(scorer: Scorer, model: Any, probe: pd.DataFrame) -> float:
     """Largest absolute difference to `model.predict_proba` on `probe`, one row and many rows."""
     expected = np.asarray(model.predict_proba(probe), dtype=float)[:, 1]
     batch = scorer.many(probe)
-    records = probe.to_dict(orient="records")
+    records = [{str(k): v for k, v in r.items()} for r in probe.to_dict(orient="records")]
     single = np.array([scorer.one(r) for r in records])
     return float(max(np.max(np.abs(batch - expected)), np.max(np.abs(single - expected))))
 
 
-def probe_rows(reference: pd.DataFrame, columns: list[str], rows: int = 200, seed: int = 0) -> pd.DataFrame:
+def probe_rows(
+    reference: pd.DataFrame, columns: list[str], rows: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """Reference rows plus variants with unseen categories and shuffled (recombined) values."""
     rng = np.random.default_rng(seed)
     base = reference[columns].head(rows).reset_index(drop=True)
@@ -308,7 +307,7 @@ def checked_scorer(model: Any, reference: pd.DataFrame) -> CompiledScorer | Pipe
         reference: raw input rows to prove the compiled scorer on (e.g. the test split).
     """
     columns = input_columns(model)
-    dtypes = reference[columns].dtypes.to_dict()
+    dtypes = {str(k): v for k, v in reference[columns].dtypes.items()}
     try:
         scorer = CompiledScorer(compile_head(model), columns)
         probe = probe_rows(reference, columns)

@@ -4,9 +4,9 @@ A one-row `Pipeline.predict_proba` spends milliseconds in pandas and
 ColumnTransformer bookkeeping for what is, per input field, one table lookup or
 one scaled (possibly logged) number. `compile_design` reads the fitted steps'
 learned state and replays exactly the same operations: `Design.row` in pure
-Python for one employee, `Design.matrix` vectorised in numpy for many. Anything
-it does not recognise raises `NotCompilable`, and callers fall back to the
-pipeline itself.
+Python for one employee, `Design.matrix` and `Design.dot` vectorised in numpy
+for many. Anything it does not recognise raises `NotCompilable`, and callers
+fall back to the pipeline itself.
 """
 
 from __future__ import annotations
@@ -40,11 +40,16 @@ def is_missing(value: Any) -> bool:
 
 def as_float(value: Any) -> float:
     """A scalar as float, missing as NaN."""
-    return math.nan if is_missing(value) else float(value)
+    try:
+        return float(value)
+    except TypeError:  # None, pd.NA
+        return math.nan
 
 
 def text_of(value: Any) -> str:
     """The text `as_text` makes of one value: `str(value)`, or `missing`."""
+    if type(value) is str:
+        return value
     return "missing" if is_missing(value) else str(value)
 
 
@@ -103,8 +108,11 @@ class Lookup:
 
     def code(self, raw: Any) -> int:
         """Index of the value's category, -1 when unknown."""
+        key: Any
         if self.text:
             key = text_of(raw)
+        elif type(raw) is int:
+            key = raw
         else:
             key = self.impute if is_missing(raw) else raw
         try:
@@ -115,7 +123,7 @@ class Lookup:
     def codes(self, raw: pd.Series) -> np.ndarray:
         """Category index per row, -1 when unknown."""
         if self.text:
-            return _per_unique(raw, lambda v: self.code(v), missing=self.code(None))
+            return _per_unique(raw, self.code, missing=self.code(None))
         x = raw.to_numpy(dtype=float, na_value=np.nan)
         if self.impute is not None:
             x = np.where(np.isnan(x), float(self.impute), x)
@@ -361,9 +369,7 @@ def _encoder_block(steps: list[Any], columns: list[str], place: Placer) -> list[
     return lookups
 
 
-def compile_design(
-    ct: ColumnTransformer, selector: CorrelationFilter | None = None
-) -> Design:
+def compile_design(ct: ColumnTransformer, selector: CorrelationFilter | None = None) -> Design:
     """Compile a fitted ColumnTransformer, optionally followed by a fitted correlation filter."""
     if not isinstance(ct, ColumnTransformer):
         raise NotCompilable(f"expected a ColumnTransformer, got {type(ct).__name__}")
@@ -414,13 +420,13 @@ def _add_interactions(design: Design, steps: list[Any], place: Placer) -> None:
     impute, log, mean, scale = _elementwise(steps[1:], len(make.interactions))
     if any(log):
         raise NotCompilable("log transform of interaction features is not supported")
-    outs = [place(j) for j in range(len(make.interactions))]
     for j, (spec, means) in enumerate(zip(make.interactions, make.means_, strict=True)):
         terms = []
         for (column, equals), m in zip(spec, means, strict=True):
             if not isinstance(column, str):
                 raise NotCompilable("interaction terms must name their columns")
             terms.append(Term(column, equals, float(m)))
-        if outs[j] >= 0:
+        out = place(j)
+        if out >= 0:
             imp = None if impute[j] is None else float(impute[j])
-            design.products.append(Product(tuple(terms), imp, mean[j], scale[j], outs[j]))
+            design.products.append(Product(tuple(terms), imp, mean[j], scale[j], out))

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,6 @@ from typing import Any
 from attrition.serving.model import LoadedModel, ModelLoadError, load_version
 
 log = logging.getLogger("attrition.serving")
-
-Loader = Callable[[Any, str, str], LoadedModel]
 
 
 @dataclass
@@ -37,7 +35,6 @@ class ReloadStatus:
     failed_at: datetime | None = None
     reloads: int = 0
     failures: int = 0
-    history: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -114,8 +111,13 @@ class ModelManager:
                 return None
             raise
 
-    def refresh(self, force: bool = False) -> Reload:
-        """Look up the alias; load and swap in its version if it is new (or `force`)."""
+    def refresh(self, force: bool = False, retry_failed: bool = False) -> Reload:
+        """Look up the alias; load and swap in its version if it is new.
+
+        Args:
+            force: reload even the version already served.
+            retry_failed: try again a version that failed before (polls do not).
+        """
         with self._reload_lock:
             previous = self.current.info.version if self.current else None
             try:
@@ -137,8 +139,9 @@ class ModelManager:
                 return Reload("no_champion", previous, previous)
             if version == previous and not force:
                 self.status.outcome = "unchanged"
+                self.status.failed_version = self.status.error = None
                 return Reload("unchanged", version, previous)
-            if version == self.status.failed_version and not force:
+            if version == self.status.failed_version and not (force or retry_failed):
                 # Already failed; retrying every poll would only repeat the error.
                 return Reload("failed", version, previous, self.status.error)
             started = time.perf_counter()

@@ -179,7 +179,9 @@ def _download_json(client: MlflowClient, run_id: str, path: str, dst: str) -> An
     return json.loads(Path(local).read_text(encoding="utf-8"))
 
 
-def _download_parquet(client: MlflowClient, run_id: str, path: str, dst: str) -> pd.DataFrame | None:
+def _download_parquet(
+    client: MlflowClient, run_id: str, path: str, dst: str
+) -> pd.DataFrame | None:
     try:
         local = client.download_artifacts(run_id, path, dst)
     except Exception:
@@ -201,7 +203,7 @@ def _example_row(specs: Sequence[FeatureSpec]) -> dict[str, Any]:
             low = spec.seen_min if spec.seen_min is not None else 0.0
             high = spec.seen_max if spec.seen_max is not None else low
             mid = (low + high) / 2
-            row[spec.name] = int(round(mid)) if spec.type == "integer" else mid
+            row[spec.name] = round(mid) if spec.type == "integer" else mid
     return row
 
 
@@ -222,7 +224,7 @@ def _smoke_rows(
 
 def _smoke(scorer: CompiledScorer | PipelineScorer, rows: pd.DataFrame) -> None:
     probabilities = scorer.many(rows)
-    single = scorer.one({c: _plain(v) for c, v in rows.iloc[0].items()})
+    single = scorer.one({str(c): _plain(v) for c, v in rows.iloc[0].items()})
     values = np.append(probabilities, single)
     if len(probabilities) != len(rows) or not np.all(np.isfinite(values)):
         raise ModelLoadError("smoke prediction gave missing or non-finite probabilities")
@@ -230,7 +232,9 @@ def _smoke(scorer: CompiledScorer | PipelineScorer, rows: pd.DataFrame) -> None:
         raise ModelLoadError("smoke prediction gave probabilities outside [0, 1]")
 
 
-def _specs(metadata: Mapping[str, Any], signature_inputs: list[dict[str, Any]] | None, columns: list[str]) -> list[FeatureSpec]:
+def _specs(
+    metadata: Mapping[str, Any], signature_inputs: list[dict[str, Any]] | None, columns: list[str]
+) -> list[FeatureSpec]:
     if metadata.get("features"):
         by_name = {s.name: s for s in specs_from_metadata(metadata["features"])}
     elif signature_inputs:
@@ -315,10 +319,14 @@ def prepare_loaded(
         if names is None:
             if not signature_inputs:
                 raise ModelLoadError("the model records no input columns")
-            model.feature_names_in_ = np.asarray([c["name"] for c in signature_inputs], dtype=object)
+            model.feature_names_in_ = np.asarray(
+                [c["name"] for c in signature_inputs], dtype=object
+            )
         columns = [str(c) for c in model.feature_names_in_]
         specs = _specs(metadata, signature_inputs, columns)
-        probe = reference if reference is not None and set(columns) <= set(reference.columns) else None
+        probe = (
+            reference if reference is not None and set(columns) <= set(reference.columns) else None
+        )
         if probe is None:
             probe = _smoke_rows(background, columns, specs)
         scorer = checked_scorer(model, probe)
@@ -331,7 +339,7 @@ def prepare_loaded(
             bands = {"low": 0.0, "medium": threshold / 2, "high": threshold}
         id_column = metadata.get("id_column")
         example_rows = _smoke_rows(reference, columns, specs).head(1)
-        example = {c: _plain(v) for c, v in example_rows.iloc[0].items()}
+        example = {str(c): _plain(v) for c, v in example_rows.iloc[0].items()}
         if id_column and reference is not None and id_column in reference.columns:
             example = {id_column: _plain(reference[id_column].iloc[0]), **example}
         schemas = build_request_schemas(specs, id_column, max_batch, example)

@@ -21,7 +21,6 @@ from attrition.store import PredictionRecord, PredictionStore
 
 log = logging.getLogger("attrition.serving")
 
-_STOP = object()
 PURGE_EVERY_S = 6 * 3600
 FINAL_ATTEMPTS = 5  # tries per batch once shutting down, before spilling it to a file
 
@@ -32,7 +31,7 @@ class PredictionRecorder:
     Args:
         store: where records go.
         batch_size: most records per transaction.
-        linger_s: how long the writer waits to fill a batch (a single employee's
+        linger_s: how often the writer wakes to write what arrived (a single employee's
             prediction reaches the store at most about this much later).
         retention_days: purge older predictions at start and every six hours (None: keep).
         spill_dir: where unwritable records land at shutdown.
@@ -53,7 +52,7 @@ class PredictionRecorder:
         self.retention_days = retention_days
         self.spill_dir = spill_dir or Path.cwd()
         self.failures = 0
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[PredictionRecord] = queue.SimpleQueue()
         self._submitted = 0
         self._written = 0
         self._done = threading.Condition()
@@ -101,48 +100,36 @@ class PredictionRecorder:
         if self._thread is None:
             return
         self._closing.set()
-        self._queue.put(_STOP)
         self._thread.join(timeout=timeout_s)
         if self._thread.is_alive():
             log.error("prediction writer did not finish in %.0f s", timeout_s)
         self._thread = None
         self.store.dispose()
 
-    def _run(self) -> None:
-        self._maybe_purge()
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            deadline = time.monotonic() + self.linger_s
-            while len(batch) < self.batch_size:
-                left = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._write(batch, final=False)  # type: ignore[arg-type]
-            self._maybe_purge()
-        # Shutdown: whatever is still queued goes out now.
-        rest: list[PredictionRecord] = []
+    def _drain(self) -> list[PredictionRecord]:
+        records: list[PredictionRecord] = []
         while True:
             try:
-                item = self._queue.get_nowait()
+                records.append(self._queue.get_nowait())
             except queue.Empty:
-                break
-            if item is not _STOP:
-                rest.append(item)  # type: ignore[arg-type]
-        for start in range(0, len(rest), self.batch_size):
-            self._write(rest[start : start + self.batch_size], final=True)
+                return records
+
+    def _run(self) -> None:
+        # The writer sleeps on its own event rather than blocking on the queue: a
+        # blocked `get` would be woken (and take the GIL) by every request's `put`.
+        self._maybe_purge()
+        while True:
+            closing = self._closing.wait(self.linger_s)
+            records = self._drain()
+            for start in range(0, len(records), self.batch_size):
+                self._write(records[start : start + self.batch_size], final=closing)
+            if closing and self._queue.empty():
+                return
+            self._maybe_purge()
 
     def _write(self, batch: list[PredictionRecord], final: bool) -> None:
         """Write one batch, retrying until it lands (or, when shutting down, spilling it)."""
+        batch = self._serialisable(batch)
         delay = 0.1
         tries = 0
         while True:
@@ -167,13 +154,35 @@ class PredictionRecorder:
             self._written += len(batch)
             self._done.notify_all()
 
-    def _spill(self, batch: list[PredictionRecord]) -> None:
+    def _serialisable(self, batch: list[PredictionRecord]) -> list[PredictionRecord]:
+        """Records that can become rows; any other is spilled now, not retried forever."""
+        good, bad = [], []
+        for record in batch:
+            try:
+                record.row()
+            except (TypeError, ValueError):
+                bad.append(record)
+            else:
+                good.append(record)
+        if bad:
+            log.error("%d prediction record(s) could not be serialised", len(bad))
+            self._spill(bad, raw=True)
+            with self._done:
+                self._written += len(bad)
+                self._done.notify_all()
+        return good
+
+    def _spill(self, batch: list[PredictionRecord], raw: bool = False) -> None:
         path = self.spill_dir / f"unsaved-predictions-{os.getpid()}-{int(time.time())}.jsonl"
         with path.open("a", encoding="utf-8") as handle:
             for record in batch:
-                row = record.row()
+                row = (
+                    {k: v for k, v in vars(record).items() if k != "features"}
+                    if raw
+                    else record.row()
+                )
                 row["created_at"] = record.created_at.isoformat()
-                handle.write(json.dumps(row) + "\n")
+                handle.write(json.dumps(row, default=str) + "\n")
         log.error("wrote %d unsaved prediction(s) to %s", len(batch), path)
 
     def _maybe_purge(self) -> None:
@@ -189,6 +198,4 @@ class PredictionRecorder:
             log.error("prediction store purge failed: %s", str(exc).splitlines()[0])
             return
         if removed:
-            log.info(
-                "purged %d prediction(s) older than %d days", removed, self.retention_days
-            )
+            log.info("purged %d prediction(s) older than %d days", removed, self.retention_days)

@@ -114,15 +114,17 @@ def _annotation(spec: FeatureSpec) -> Any:
     low, high = spec.bounds
     if spec.type == "string":
         if spec.categories:
-            return Literal[spec.categories]  # type: ignore[valid-type]
+            return Literal[spec.categories]
         return Annotated[str, Field(strict=True, max_length=200)]
     if spec.type == "boolean":
         return Annotated[bool, Field(strict=True)]
     if spec.type == "integer":
-        bounds = {} if low is None else {"ge": int(low), "le": int(high)}  # type: ignore[arg-type]
-        return Annotated[int, Field(strict=True, **bounds)]
-    bounds_f = {} if low is None else {"ge": low, "le": high}
-    return Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds_f)]
+        if low is None or high is None:
+            return Annotated[int, Field(strict=True)]
+        return Annotated[int, Field(strict=True, ge=int(low), le=int(high))]
+    if low is None or high is None:
+        return Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
 
 
 @dataclass
@@ -158,7 +160,7 @@ def build_request_schemas(
         extra="forbid",
         json_schema_extra={"examples": [dict(example)]} if example else None,
     )
-    employee = create_model(  # type: ignore[call-overload]
+    employee = create_model(
         "EmployeeFeatures",
         __config__=config,
         __doc__="One employee's model inputs (every field required; unknown fields rejected).",

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[ApiKey])
 @router.post("/reload", response_model=ReloadOutcome, summary="Reload the champion")
 async def reload(state: State) -> ReloadOutcome:
     """Load the registry's current champion if it changed; keep the old one if it fails."""
-    result = await run_in_threadpool(state.manager.refresh)
+    result = await run_in_threadpool(lambda: state.manager.refresh(retry_failed=True))
     # Other server processes re-check within about a second.
     signal_reload(state.options.reload_signal)
     return ReloadOutcome(

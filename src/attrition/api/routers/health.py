@@ -29,8 +29,11 @@ async def ready(state: State) -> JSONResponse:
     model = manager.current
     status = manager.status
     last = status.to_dict()
+    reason: str | None = None
     if model is None:
-        if status.outcome == "failed":
+        if status.outcome == "failed" and status.failed_version is None:
+            reason = f"registry check failed: {status.error}"
+        elif status.outcome == "failed":
             reason = f"version {status.failed_version} failed to load: {status.error}"
         else:
             reason = (
@@ -38,16 +41,22 @@ async def ready(state: State) -> JSONResponse:
                 if status.checked_at
                 else "the registry has not been checked yet"
             )
-        body = Readiness(ready=False, model_name=manager.model_name, reason=reason, last_reload=last)
+        body = Readiness(
+            ready=False, model_name=manager.model_name, reason=reason, last_reload=last
+        )
         return JSONResponse(body.model_dump(), status_code=503)
+    if status.failed_version is not None:
+        reason = (
+            f"still serving version {model.info.version}: version {status.failed_version} "
+            f"failed to load ({status.error})"
+        )
+    elif status.outcome == "failed":
+        reason = f"still serving version {model.info.version}: {status.error}"
     body = Readiness(
         ready=True,
         model_name=manager.model_name,
         model_version=model.info.version,
-        reason=None
-        if status.failed_version is None
-        else f"still serving version {model.info.version}: version {status.failed_version} "
-        f"failed to load ({status.error})",
+        reason=reason,
         last_reload=last,
     )
     return JSONResponse(body.model_dump())
