@@ -44,6 +44,25 @@ if ! attrition models transition-stage --model-name $MODEL --version 1 --stage P
 fi
 attrition models describe --name $MODEL
 
+step "7. Batch scoring with the champion"
+attrition predict --input employees.csv --output scores.csv
+head -4 scores.csv
+
+step "8. Serve the champion and ask it about one employee"
+PORT=${ATTRITION_DEMO_PORT:-8000}
+attrition serve --port "$PORT" > serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
+  sleep 1
+done
+curl -sf "http://127.0.0.1:$PORT/openapi.json" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['components']['schemas']['EmployeeFeatures']['examples'][0]))" > employee.json
+curl -s -X POST "http://127.0.0.1:$PORT/predict?explain=true" -H 'content-type: application/json' -d @employee.json
+echo
+kill $SERVER 2>/dev/null || true
+wait $SERVER 2>/dev/null || true
+
 step "What to open"
 cat <<TXT
 Everything is in $DEMO_DIR.
@@ -51,4 +70,10 @@ MLflow UI (runs, artifacts, versions, stages, aliases):
   cd $DEMO_DIR && MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI $ROOT/.venv/bin/attrition ui --port 5001
   then open http://127.0.0.1:5001
 Review report: $DEMO_DIR/review_report.html
+Batch scores:  $DEMO_DIR/scores.csv
+
+Prediction API (serves @champion; docs on /docs):
+  cd $DEMO_DIR && MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI ATTRITION_PREDICTION_STORE_URL=$ATTRITION_PREDICTION_STORE_URL $ROOT/.venv/bin/attrition serve --port 8000
+and in another terminal:
+  curl -s -X POST 'http://127.0.0.1:8000/predict?explain=true' -H 'content-type: application/json' -d @$DEMO_DIR/employee.json
 TXT
