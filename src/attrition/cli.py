@@ -31,10 +31,14 @@ app.add_typer(data_app, name="data")
 def _mount_sub_apps() -> None:
     """Sub-apps that live beside their stage's code."""
     from attrition.commands.models import models_app
+    from attrition.commands.monitor import monitor_app
     from attrition.commands.review import review_app
     from attrition.commands.serve import serve_app
 
     app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
+    app.add_typer(
+        monitor_app, name="monitor", help="Drift, realised performance, the scheduled job."
+    )
     app.registered_commands.extend(review_app.registered_commands)
     app.registered_commands.extend(serve_app.registered_commands)
 

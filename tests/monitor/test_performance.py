@@ -12,13 +12,11 @@ from attrition.data.load import DataError
 from attrition.evaluate import classification_metrics
 from attrition.monitor.performance import (
     assess_performance,
-    fairness_over_time,
     join_outcomes,
-    natural_key,
     read_outcomes,
     realised_metrics,
-    segment_table,
 )
+from attrition.monitor.segments import fairness_over_time, natural_key, segment_table
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
