@@ -6,18 +6,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-METRIC_NAMES = (
-    "accuracy",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "precision_attrition",
-    "recall_attrition",
-    "f1_attrition",
-)
+from attrition.metric_names import METRIC_NAMES
+
+__all__ = ["METRIC_NAMES", "classification_metrics", "plot_confusion_matrix", "plot_roc_curve"]
 
 
 def classification_metrics(

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from attrition.config import ConfigError
-from attrition.evaluate import METRIC_NAMES
-from attrition.monitor.rules import METRICS, SIGNALS, decide, load_monitoring_config
+from attrition.monitor.rules import SIGNALS, decide, load_monitoring_config
 
 
 def test_defaults_cover_every_signal() -> None:
@@ -16,10 +15,6 @@ def test_defaults_cover_every_signal() -> None:
     assert set(config.actions) == set(SIGNALS)
     assert config.action("dataset_drift") == "retrain"
     assert config.drift.drift_share == 0.5
-
-
-def test_metric_names_match_the_training_run() -> None:
-    assert tuple(METRICS) == tuple(METRIC_NAMES)
 
 
 def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:

@@ -17,17 +17,10 @@ import math
 import numpy as np
 import pandas as pd
 
-ESTIMATED = (
-    "accuracy",
-    "roc_auc",
-    "brier",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "precision_attrition",
-    "recall_attrition",
-    "f1_attrition",
-)
+from attrition.metric_names import METRIC_NAMES
+
+# PR AUC needs a ranking of realised outcomes; every other metric has an expected value.
+ESTIMATED = tuple(name for name in METRIC_NAMES if name != "pr_auc")
 
 
 def _ratio(numerator: float, denominator: float) -> float:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from attrition.data.load import DataError
+from attrition.metric_names import METRIC_NAMES
 from attrition.monitor.estimate import calibration_table, estimate_metrics
-from attrition.monitor.rules import METRICS as METRIC_NAMES
 from attrition.monitor.segments import (
     error_analysis,
     fairness_over_time,

@@ -16,22 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attrition.config import ConfigError
+from attrition.metric_names import METRIC_NAMES
 
 Action = Literal["ignore", "alert", "retrain"]
 Decision = Literal["no_action", "alert", "retrain"]
-# attrition.evaluate.METRIC_NAMES, spelled out: importing it loads scikit-learn (seconds)
-METRICS = (
-    "accuracy",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "precision_attrition",
-    "recall_attrition",
-    "f1_attrition",
-)
 SIGNALS = (
     "dataset_drift",
     "prediction_drift",
@@ -110,7 +98,7 @@ class MonitoringConfig(_Strict):
         unknown = sorted(set(self.actions) - set(SIGNALS))
         if unknown:
             raise ValueError(f"unknown signal(s) {unknown}; known: {', '.join(SIGNALS)}")
-        bad = sorted(set(self.performance.max_drop) - set(METRICS))
+        bad = sorted(set(self.performance.max_drop) - set(METRIC_NAMES))
         if bad:
             raise ValueError(f"performance.max_drop: unknown metric(s) {bad}")
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from attrition.compare import artifact_href
 from attrition.gates import FAIRNESS_METRICS, GateResult
+from attrition.metric_names import METRIC_NAMES
 from attrition.registry import REVIEW_TAG
 from attrition.reports.html import Section, escape, image, note, page, paragraph, verdict
 from attrition.review import (
@@ -27,18 +28,6 @@ font-size:.82rem}
 </style>"""
 CARD_PREVIEW_LINES = 18
 WIDE = 1.6  # figures wider than this (width / height) get a full row
-SUMMARY_METRICS = (
-    "accuracy",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "precision_attrition",
-    "recall_attrition",
-    "f1_attrition",
-)
 
 
 def render_review_report(facts: ReviewFacts, generated: datetime | None = None) -> str:
@@ -229,7 +218,7 @@ def _performance(facts: ReviewFacts) -> str:
         _gate_table(facts.gates_in("performance")),
     ]
     metric_rows = []
-    for name in SUMMARY_METRICS:
+    for name in METRIC_NAMES:
         cv, test = facts.metrics.get(f"cv_{name}"), facts.metrics.get(f"test_{name}")
         if cv is None and test is None:
             continue
