@@ -30,9 +30,10 @@ test: setup ## Run the whole test suite (slow and PostgreSQL tests included)
 test-fast: setup ## Run the tests without the slow end-to-end ones
 	$(BIN)/pytest -n 2 -m "not slow"
 
-lint: setup ## Ruff lint and format check
+lint: setup ## Ruff lint and format check, and the import contract (layers, no cycles)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup ## mypy on the package
 	$(BIN)/mypy

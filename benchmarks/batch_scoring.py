@@ -101,7 +101,7 @@ def main() -> None:
 
         # The scoring loop alone (no interpreter start, imports or model load).
         from attrition import tracking
-        from attrition.predict import score_file
+        from attrition.serving.batch import score_file
         from attrition.serving.model import load_version
 
         client = tracking.client_for(env["MLFLOW_TRACKING_URI"])

@@ -64,9 +64,9 @@ def prepare(root: Path, current_rows: int, trials: int) -> tuple[dict[str, str],
     """A scratch store with a champion, and the current rows as CSV."""
     from attrition.config import Settings, load_dataset_config, load_gate_thresholds
     from attrition.data.generate import generate_employees
-    from attrition.registry import transition
+    from attrition.registry.transitions import transition
     from attrition.tracking import client_for
-    from attrition.training_run import TrainOptions, run_training
+    from attrition.training.run import TrainOptions, run_training
 
     env = {
         "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",

@@ -56,7 +56,7 @@ from attrition.config import load_dataset_config  # noqa: E402
 from attrition.data.prepare import prepare  # noqa: E402
 from attrition.features import infer_column_kinds  # noqa: E402
 from attrition.pipeline import build_pipeline  # noqa: E402
-from attrition.train import DEFAULT_TRIALS, best_f1_threshold, train_model  # noqa: E402
+from attrition.training.search import DEFAULT_TRIALS, best_f1_threshold, train_model  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ibm_hr_attrition.csv"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "model_quality.json"

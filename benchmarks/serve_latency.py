@@ -472,7 +472,7 @@ def main() -> None:
 
 
 def _count(url: str) -> int:
-    from attrition.store import PredictionStore
+    from attrition.serving.prediction_store import PredictionStore
 
     return PredictionStore(url).count()
 

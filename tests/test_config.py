@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from attrition.config import ConfigError, Settings, load_dataset_config, load_gate_thresholds
+from attrition.config import Settings, load_dataset_config, load_gate_thresholds
+from attrition.errors import ConfigError
 
 
 def test_defaults_are_the_seed_numbers() -> None:

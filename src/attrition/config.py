@@ -15,9 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class ConfigError(ValueError):
-    """A config file is missing, unreadable or invalid; the message names file and key."""
+from attrition.errors import ConfigError
 
 
 class Settings(BaseSettings):

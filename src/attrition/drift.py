@@ -179,6 +179,24 @@ def drift_report_html(
     return page
 
 
+def feature_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    drift_share: float = 0.5,
+    stattest_threshold: float | None = None,
+    html: bool = True,
+    html_max_rows: int | None = HTML_MAX_CURRENT_ROWS,
+) -> tuple[DriftResult, str | None]:
+    """Per-column drift on every row, and Evidently's HTML page on a sample when asked."""
+    options: dict[str, Any] = {"drift_share": drift_share, "stattest_threshold": stattest_threshold}
+    result = detect_drift(reference, current, **options)
+    page = None
+    if html:
+        page = drift_report_html(reference, current, max_current_rows=html_max_rows, **options)
+    return result, page
+
+
 def population_stability_index(
     reference: np.ndarray, current: np.ndarray, bins: int = 10, floor: float = 1e-4
 ) -> float:

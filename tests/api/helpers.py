@@ -11,7 +11,7 @@ from tests.serving.fixtures import ServingStore
 from attrition.api.app import create_app
 from attrition.config import Settings
 from attrition.serving.options import ServingOptions
-from attrition.store import PredictionStore
+from attrition.serving.prediction_store import PredictionStore
 
 
 def make_app(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.api.helpers import make_app
 from tests.serving.fixtures import ServingStore, employee_rows, fitted
 
-from attrition.store import PredictionStore
+from attrition.serving.prediction_store import PredictionStore
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from tests.serving.fixtures import ServingStore, employee_rows
 
-from attrition.store import PredictionStore
+from attrition.serving.prediction_store import PredictionStore
 
 SERVE = "from attrition.commands.serve import serve_app; serve_app(prog_name='attrition')"
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.registry_fixtures import Store, save_models, temp_store
+from tests.registry.fixtures import Store, save_models, temp_store
 from typer.testing import CliRunner
 
 from attrition.commands.models import models_app

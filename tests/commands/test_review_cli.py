@@ -23,7 +23,8 @@ from attrition.cli import app
 from attrition.commands.models import models_app
 from attrition.commands.review import review_app
 from attrition.config import GateThresholds
-from attrition.registry import evaluate_gates, get_version, transition
+from attrition.registry.transitions import evaluate_gates, transition
+from attrition.registry.versions import get_version
 
 pytestmark = pytest.mark.slow
 

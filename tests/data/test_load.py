@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from attrition.data.load import DataError, is_sql_url, load_table
+from attrition.data.load import is_sql_url, load_table
+from attrition.errors import DataError
 
 
 def make_frame() -> pd.DataFrame:

@@ -45,9 +45,9 @@ def champion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChampionStore
     """Train, register and promote one model (2,000 generated employees, one trial)."""
     from attrition.config import Settings, load_dataset_config, load_gate_thresholds
     from attrition.data.generate import generate_employees
-    from attrition.registry import transition
+    from attrition.registry.transitions import transition
     from attrition.tracking import client_for
-    from attrition.training_run import TrainOptions, run_training
+    from attrition.training.run import TrainOptions, run_training
 
     root = tmp_path_factory.mktemp("monitor-store")
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -70,7 +70,7 @@ def store_predictions(
     Predictions are spread over the `days` before now (all at now for 0). Returns one row per
     prediction: employee_id, probability, decision, created_at and the label.
     """
-    from attrition.store import PredictionRecord, PredictionStore
+    from attrition.serving.prediction_store import PredictionRecord, PredictionStore
 
     model, reference = champion_model(uri, version)
     features = employees[reference.feature_columns]

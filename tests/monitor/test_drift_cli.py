@@ -136,7 +136,7 @@ def test_the_worker_process_gives_the_same_answer(
 ) -> None:
     from tests.monitor.helpers import champion_model
 
-    from attrition.monitor.drift_check import feature_drift
+    from attrition.drift import feature_drift
     from attrition.monitor.rules import DriftRules
     from attrition.monitor.worker import EvidentlyWorker
 
@@ -145,20 +145,22 @@ def test_the_worker_process_gives_the_same_answer(
     rules = DriftRules()
     with EvidentlyWorker(parallel=True) as worker:
         assert worker.parallel
-        remote, page = worker.run(reference.features, current, rules, html=False)()
-    local, _ = feature_drift(reference.features, current, rules, html=False)
+        remote, page = worker.run(
+            feature_drift, reference.features, current, drift_share=rules.drift_share, html=False
+        )()
+    local, _ = feature_drift(reference.features, current, drift_share=rules.drift_share, html=False)
     assert page is None
     assert remote.to_dict() == local.to_dict()
     assert np.isclose(remote.drift_share, local.drift_share)
 
 
 def test_a_failing_worker_reports_the_error() -> None:
-    from attrition.monitor.rules import DriftRules
+    from attrition.drift import feature_drift
     from attrition.monitor.worker import EvidentlyWorker
 
     reference = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     with EvidentlyWorker(parallel=True) as worker:
-        collect = worker.run(reference, pd.DataFrame({"b": [1.0]}), DriftRules(), html=False)
+        collect = worker.run(feature_drift, reference, pd.DataFrame({"b": [1.0]}), html=False)
         with pytest.raises(ValueError, match="lacks reference columns"):
             collect()
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from attrition.evaluate import classification_metrics
 from attrition.monitor.estimate import (
     ESTIMATED,
     calibration_table,
@@ -15,6 +14,7 @@ from attrition.monitor.estimate import (
     expected_confusion,
     expected_roc_auc,
 )
+from attrition.training.evaluate import classification_metrics
 
 
 def calibrated(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

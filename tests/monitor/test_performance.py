@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrition.data.load import DataError
-from attrition.evaluate import classification_metrics
+from attrition.errors import DataError
 from attrition.monitor.performance import (
     assess_performance,
     join_outcomes,
@@ -17,6 +16,7 @@ from attrition.monitor.performance import (
     realised_metrics,
 )
 from attrition.monitor.segments import fairness_over_time, natural_key, segment_table
+from attrition.training.evaluate import classification_metrics
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from tests.monitor.helpers import (
     store_predictions,
 )
 
-from attrition.evaluate import classification_metrics
+from attrition.training.evaluate import classification_metrics
 
 pytestmark = pytest.mark.xdist_group("monitor")
 

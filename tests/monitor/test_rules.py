@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from attrition.config import ConfigError
+from attrition.errors import ConfigError
 from attrition.monitor.rules import SIGNALS, decide, load_monitoring_config
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from attrition.serving.prediction_store import PredictionRecord, PredictionStore
 from attrition.serving.recorder import PredictionRecorder
-from attrition.store import PredictionRecord, PredictionStore
 
 
 def record(i: int, version: str = "1") -> PredictionRecord:

@@ -26,8 +26,8 @@ from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
 from attrition.serving.model import LoadedModel
 from attrition.serving.options import ServingOptions
+from attrition.serving.prediction_store import PredictionStore
 from attrition.serving.recorder import PredictionRecorder
-from attrition.store import PredictionStore
 
 log = logging.getLogger("attrition.serving")
 

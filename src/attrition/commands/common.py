@@ -6,22 +6,36 @@ line on stderr and exit code 1, never a traceback (ATTRITION_DEBUG=1 shows it).
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from attrition.config import ConfigError, Settings
+from attrition.config import Settings
+from attrition.errors import ConfigError
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="CSV or Parquet file, or an SQLAlchemy URL with '#table'. Default: generated data.",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Dataset config (YAML). Default: the IBM HR schema."),
+]
 
 # Piped output (logs, CI, scripts) gets wide tables instead of truncated cells.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -32,6 +46,14 @@ err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 def settings() -> Settings:
     """Read settings once per command."""
     return Settings()
+
+
+def current_actor() -> str:
+    """Who is acting: the operating-system user (recorded in the audit trail)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def first_line(exc: BaseException) -> str:
@@ -51,8 +73,7 @@ def one_line_errors() -> Iterator[None]:
     """Turn any failure inside a command into one line and exit code 1."""
     from mlflow.exceptions import MlflowException
 
-    from attrition.data.load import DataError
-    from attrition.registry import RegistryError
+    from attrition.errors import DataError, RegistryError
 
     try:
         yield
@@ -95,7 +116,7 @@ def check_reachable(uri: str) -> None:
     """Fail fast with one line instead of MLflow's minutes of retries on a dead store."""
     from sqlalchemy.engine import make_url
 
-    from attrition.registry import RegistryError
+    from attrition.errors import RegistryError
 
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
     if scheme.startswith("sqlite"):

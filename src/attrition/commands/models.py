@@ -1,12 +1,11 @@
 """`attrition models`: list, describe, gated stage transitions and rollback.
 
-Thin layer: read settings once, call `attrition.registry`, print Rich tables.
+Thin layer: read settings once, call `attrition.registry.transitions`, print Rich tables.
 Every failure is one line on stderr and exit code 1, never a traceback.
 """
 
 from __future__ import annotations
 
-import getpass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +13,7 @@ import typer
 from rich.table import Table
 
 from attrition.commands.common import (
+    current_actor,
     err,
     fail,
     one_line_errors,
@@ -24,20 +24,12 @@ from attrition.commands.common import (
 from attrition.config import load_gate_thresholds
 
 if TYPE_CHECKING:
-    from attrition.gates import GateReport
+    from attrition.registry.gates import GateReport
 
 models_app = typer.Typer(
     help="Registry: list, describe, promote through quality gates, roll back.",
     no_args_is_help=True,
 )
-
-
-def current_actor() -> str:
-    """Who is acting: the operating-system user (recorded in the audit trail)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _when(value: int | str | None) -> str:
@@ -80,7 +72,7 @@ ModelName = Annotated[str | None, typer.Option("--name", help="Registered model 
 def list_models() -> None:
     """Every registered model: versions with stage, aliases, run and test ROC AUC."""
     with one_line_errors():
-        from attrition.registry import version_rows
+        from attrition.registry.versions import version_rows
 
         client = registry_client(settings())
         models = client.search_registered_models()
@@ -114,8 +106,8 @@ def list_models() -> None:
 def describe(name: ModelName = None) -> None:
     """One model's versions, stages, aliases, latest gate results and audit trail."""
     with one_line_errors():
-        from attrition.audit import latest_gate_reports, read_trail
-        from attrition.registry import REVIEW_TAG, version_rows
+        from attrition.registry.audit import latest_gate_reports, read_trail
+        from attrition.registry.versions import REVIEW_TAG, version_rows
 
         conf = settings()
         name = name or conf.model_name
@@ -215,7 +207,8 @@ def transition_stage(
 ) -> None:
     """Move a version to a stage through its quality gates; refused if any gate fails."""
     with one_line_errors():
-        from attrition.registry import TransitionRefused, normalise_stage, transition
+        from attrition.registry.transitions import TransitionRefused, transition
+        from attrition.registry.versions import normalise_stage
 
         if not version.strip():
             raise fail("--version is required")
@@ -271,7 +264,7 @@ def rollback_command(
 ) -> None:
     """Put the previous Production version back; the current one is archived."""
     with one_line_errors():
-        from attrition.registry import rollback
+        from attrition.registry.transitions import rollback
 
         conf = settings()
         client = registry_client(conf)

@@ -38,7 +38,7 @@ VersionOption = Annotated[
 
 def _check_file(path: str | None, option: str) -> None:
     """Fail at once on a missing input file, before any slow import or worker start."""
-    from attrition.cli import fail
+    from attrition.commands.common import fail
     from attrition.data.load import is_sql_url
 
     if path is not None and not is_sql_url(path) and not Path(path).exists():
@@ -48,8 +48,8 @@ def _check_file(path: str | None, option: str) -> None:
 @contextmanager
 def _errors() -> Iterator[None]:
     """The CLI's one-line errors, plus the monitoring package's own error type."""
-    from attrition.cli import fail, one_line_errors
-    from attrition.monitor.reference import MonitorError
+    from attrition.commands.common import fail, one_line_errors
+    from attrition.errors import MonitorError
 
     with one_line_errors():
         try:
@@ -59,7 +59,7 @@ def _errors() -> Iterator[None]:
 
 
 def _report(outcome: CheckOutcome, experiment: str) -> None:
-    from attrition.cli import err, out
+    from attrition.commands.common import err, out
 
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -89,7 +89,7 @@ def drift(
     _check_file(current, "--current")
     # First: the worker imports Evidently (seconds) while this process reads and scores.
     with EvidentlyWorker() as worker, _errors():
-        from attrition.cli import out, settings
+        from attrition.commands.common import out, settings
         from attrition.monitor import checks
         from attrition.monitor.rules import load_monitoring_config
         from attrition.monitor.runs import experiment_name
@@ -139,7 +139,7 @@ def performance(
     """Realised performance: outcomes joined to the predictions that were served."""
     _check_file(outcomes, "--outcomes")
     with _errors():
-        from attrition.cli import fail, out, settings
+        from attrition.commands.common import fail, out, settings
         from attrition.monitor import checks
         from attrition.monitor.rules import load_monitoring_config
         from attrition.monitor.runs import experiment_name
@@ -175,7 +175,7 @@ def _print_summary(summary: JobSummary) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from attrition.cli import err, out
+    from attrition.commands.common import err, out
     from attrition.monitor.job import EXIT_CODES
 
     table = Table(title=f"Monitoring {summary.model_name} version {summary.champion_version}")
@@ -242,7 +242,7 @@ def run(
     for path, option in ((data, "--data"), (current, "--current"), (outcomes, "--outcomes")):
         _check_file(path, option)
     with EvidentlyWorker() as worker, _errors():
-        from attrition.cli import progress_bar, settings
+        from attrition.commands.common import progress_bar, settings
         from attrition.monitor.job import JobOptions, run_job
         from attrition.monitor.rules import load_monitoring_config
 

@@ -1,6 +1,7 @@
 """`attrition review` and `attrition compare`: the staging review and the run comparison.
 
-Thin layer: settings read once, the core in `attrition.review` / `attrition.compare`,
+Thin layer: settings read once, the core in `attrition.registry.review` and
+`attrition.registry.compare`,
 HTML from `attrition.reports`. Every failure is one line on stderr and exit code 1.
 """
 
@@ -15,6 +16,7 @@ import typer
 from rich.table import Table
 
 from attrition.commands.common import (
+    current_actor,
     err,
     fail,
     first_line,
@@ -23,7 +25,6 @@ from attrition.commands.common import (
     registry_client,
     settings,
 )
-from attrition.commands.models import current_actor
 from attrition.config import load_gate_thresholds
 
 review_app = typer.Typer(
@@ -36,7 +37,7 @@ review_app = typer.Typer(
 @contextmanager
 def _errors() -> Iterator[None]:
     """One line and exit 1 for any failure, including the review and comparison cores'."""
-    from attrition.compare import CompareError
+    from attrition.errors import CompareError
 
     with one_line_errors():
         try:
@@ -74,9 +75,9 @@ def review(
 ) -> None:
     """Write the staging review report of a version; optionally record approve/reject."""
     with _errors():
-        from attrition.registry import record_review
+        from attrition.registry.review import gather_review, log_review_report
+        from attrition.registry.transitions import record_review
         from attrition.reports.review_report import render_review_report
-        from attrition.review import gather_review, log_review_report
 
         if not version.strip():
             raise fail("--version is required")
@@ -136,7 +137,7 @@ def compare(
 ) -> None:
     """Compare training runs: params, metrics, artifacts and overlaid ROC curves."""
     with _errors():
-        from attrition.compare import gather_runs, parse_run_ids
+        from attrition.registry.compare import gather_runs, parse_run_ids
         from attrition.reports.comparison_report import render_comparison
 
         ids = parse_run_ids(run_ids)

@@ -125,7 +125,8 @@ def predict(
         )
 
         from attrition.commands.common import registry_client
-        from attrition.predict import BatchInputError, score_file
+        from attrition.errors import BatchInputError
+        from attrition.serving.batch import score_file
         from attrition.serving.manager import ModelManager
         from attrition.serving.model import ModelLoadError, load_version
 

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-
-class DataError(ValueError):
-    """The data cannot be used; the message names the source, column and problem."""
-
+from attrition.errors import DataError
 
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle")
 

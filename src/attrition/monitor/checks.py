@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from attrition.config import Settings
-from attrition.data.load import DataError
+from attrition.errors import DataError
 from attrition.monitor.reference import Reference, load_model, load_reference, resolve_version
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from attrition.monitor.drift_check import DriftCheck
     from attrition.monitor.performance import PerformanceResult
     from attrition.monitor.rules import DriftRules, MonitoringConfig
-    from attrition.monitor.worker import EvidentlyWorker
+    from attrition.monitor.worker import ForkedWorker
 
 
 @dataclass
@@ -123,7 +123,7 @@ def drift_values(check: DriftCheck) -> dict[str, float]:
 
 
 def run_drift_check(
-    champion: Champion, current: Current, rules: DriftRules, worker: EvidentlyWorker | None
+    champion: Champion, current: Current, rules: DriftRules, worker: ForkedWorker | None
 ) -> DriftCheck:
     """Drift of `current` against the champion's reference."""
     from attrition.monitor.drift_check import check_drift
@@ -162,7 +162,7 @@ def drift(
     current: str | Path | None,
     version: str | None = None,
     out: Path | None = None,
-    worker: EvidentlyWorker | None = None,
+    worker: ForkedWorker | None = None,
 ) -> CheckOutcome:
     """`attrition monitor drift`: check a file, or the predictions stored since the last check."""
     from attrition.monitor.runs import monitoring_run, window_tags
@@ -176,7 +176,7 @@ def drift(
             f"only {rows.rows} current rows (< {config.drift.min_rows}): drift scores are noisy"
         )
     check = run_drift_check(champion, rows, config.drift, worker)
-    from attrition.monitor.reports import drift_files, write_files  # matplotlib: after the check
+    from attrition.reports.monitoring import drift_files, write_files  # matplotlib: after the check
 
     files = drift_files(check)
     source = "file" if current is not None else "store"
@@ -255,8 +255,8 @@ def performance(
 ) -> CheckOutcome:
     """`attrition monitor performance`: realised and estimated performance of stored predictions."""
     from attrition.monitor.performance import assess_performance
-    from attrition.monitor.reports import performance_files, write_files
     from attrition.monitor.runs import monitoring_run
+    from attrition.reports.monitoring import performance_files, write_files
 
     until = now_utc()
     champion = open_champion(settings, version)

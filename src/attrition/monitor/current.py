@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.data.load import DataError
+from attrition.errors import DataError
 from attrition.monitor.reference import Reference
 
 
@@ -94,7 +94,7 @@ def from_frame(frame: pd.DataFrame, reference: Reference, model: Any, source: st
 
 def read_store(url: str, since: datetime | None, until: datetime | None) -> pd.DataFrame:
     """Stored predictions in `[since, until)` (one function, so the store is easy to swap)."""
-    from attrition.store import PredictionStore
+    from attrition.serving.prediction_store import PredictionStore
 
     store = PredictionStore(url)
     try:

@@ -2,8 +2,8 @@
 
 The statistics are `attrition.drift`'s (Evidently's per-column tests, PSI and
 K-S on the scores); this module adds the drift in the predicted attrition rate.
-Evidently's part (`feature_drift`) can run in the forked worker of
-`attrition.monitor.worker` while this process loads the model and scores.
+Evidently's part (`attrition.drift.feature_drift`) can run in the forked worker
+of `attrition.monitor.worker` while this process loads the model and scores.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from attrition.monitor.rules import DriftRules
 
 if TYPE_CHECKING:  # attrition.drift imports matplotlib and scipy: not before the hand-off
     from attrition.drift import DriftResult
-    from attrition.monitor.worker import EvidentlyWorker
+    from attrition.monitor.worker import ForkedWorker
 
 
 @dataclass
@@ -99,25 +99,6 @@ def _finite(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def feature_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool
-) -> tuple[DriftResult, str | None]:
-    """Per-column drift on every row, and Evidently's HTML page on a sample when asked."""
-    from attrition.drift import detect_drift, drift_report_html
-
-    options: dict[str, Any] = {
-        "drift_share": rules.drift_share,
-        "stattest_threshold": rules.stattest_threshold,
-    }
-    result = detect_drift(reference, current, **options)
-    page = None
-    if html:
-        page = drift_report_html(
-            reference, current, max_current_rows=rules.html_max_rows, **options
-        )
-    return result, page
-
-
 def check_drift(
     reference: Reference,
     current_features: pd.DataFrame,
@@ -125,7 +106,7 @@ def check_drift(
     rules: DriftRules,
     *,
     html: bool = True,
-    worker: EvidentlyWorker | None = None,
+    worker: ForkedWorker | None = None,
     context: dict[str, Any] | None = None,
 ) -> DriftCheck:
     """Feature drift, prediction drift and predicted-rate drift of the current rows.
@@ -138,13 +119,20 @@ def check_drift(
     """
     if len(current_features) == 0:
         raise ValueError("no current rows to check for drift")
+    from attrition.drift import feature_drift
     from attrition.monitor.worker import EvidentlyWorker
 
     own = worker is None
     engine = worker or EvidentlyWorker(parallel=False)
     try:
         collect = engine.run(
-            reference.features[reference.feature_columns], current_features, rules, html
+            feature_drift,
+            reference.features[reference.feature_columns],
+            current_features,
+            drift_share=rules.drift_share,
+            stattest_threshold=rules.stattest_threshold,
+            html=html,
+            html_max_rows=rules.html_max_rows,
         )
         from attrition.drift import prediction_drift  # matplotlib, scipy: after the hand-off
 
@@ -183,39 +171,3 @@ def check_drift(
             **(context or {}),
         },
     )
-
-
-def drift_findings(
-    check: DriftCheck | None, rules: DriftRules, note: str = ""
-) -> dict[str, tuple[bool, str]]:
-    """The drift signals of a monitoring run (signal -> fired, detail)."""
-    if check is None:
-        skipped = note or "drift not checked"
-        return {
-            name: (False, skipped)
-            for name in ("dataset_drift", "feature_drift", "prediction_drift")
-        } | {"predicted_rate_shift": (False, skipped)}
-    result, pred, rate = check.features, check.prediction, check.predicted_rate
-    drifted = ", ".join(result.drifted_features) or "none"
-    share = f"{len(result.drifted_features)}/{len(result.features)} columns drifted ({drifted})"
-    return {
-        "dataset_drift": (
-            result.dataset_drift,
-            f"{share}; dataset drift at {result.share_threshold:.0%}",
-        ),
-        "feature_drift": (
-            len(result.drifted_features) >= rules.feature_drift_min_columns
-            and not result.dataset_drift,
-            f"{share}; alert from {rules.feature_drift_min_columns} columns",
-        ),
-        "prediction_drift": (
-            check.prediction_drift,
-            f"PSI {pred['psi']:.3f} (limit {pred['psi_threshold']:g}), "
-            f"K-S p {pred['ks_pvalue']:.3g} (limit {pred['p_threshold']:g})",
-        ),
-        "predicted_rate_shift": (
-            bool(rate["drifted"]),
-            f"flagged share {rate['reference_rate']:.1%} -> {rate['current_rate']:.1%} "
-            f"(limit ±{rate['max_change']:.0%}, p {rate['p_value']:.3g})",
-        ),
-    }

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from attrition.metric_names import METRIC_NAMES
+from attrition.stats import METRIC_NAMES
 
 # PR AUC needs a ranking of realised outcomes; every other metric has an expected value.
 ESTIMATED = tuple(name for name in METRIC_NAMES if name != "pr_auc")

@@ -17,7 +17,6 @@ gates (it stays registered, outside Staging).
 from __future__ import annotations
 
 import json
-import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
     from attrition.config import GateThresholds
     from attrition.monitor.checks import Champion
     from attrition.monitor.drift_check import DriftCheck
-    from attrition.monitor.performance import PerformanceResult
-    from attrition.monitor.worker import EvidentlyWorker
+    from attrition.monitor.worker import ForkedWorker
 
 EXIT_OK, EXIT_ERROR, EXIT_ALERT, EXIT_STAGED, EXIT_REFUSED = 0, 1, 2, 3, 4
 EXIT_CODES = {
@@ -117,69 +115,6 @@ class JobSummary:
         }
 
 
-# --- findings --------------------------------------------------------------------------
-
-
-def _drop_detail(
-    values: dict[str, Any], reference: dict[str, float], limits: dict[str, float]
-) -> tuple[bool, str]:
-    dropped, parts = False, []
-    for metric, limit in limits.items():
-        value, base = values.get(metric), reference.get(metric)
-        if value is None or base is None or not math.isfinite(value):
-            continue
-        # Brier is a loss: for it a "drop" in quality is a rise in value
-        below = (value - base if metric == "brier" else base - value) > limit
-        dropped |= below
-        parts.append(f"{metric} {value:.3f} vs {base:.3f} at training (max drop {limit:g})")
-    return dropped, "; ".join(parts)
-
-
-def performance_findings(
-    result: PerformanceResult | None,
-    window_estimate: dict[str, float] | None,
-    config: MonitoringConfig,
-) -> dict[str, tuple[bool, str]]:
-    """Realised and estimated drops against the test split, and fairness spreads."""
-    rules = config.performance
-    reference = result.reference_metrics if result else {}
-    findings: dict[str, tuple[bool, str]] = {
-        "performance_drop": (False, "no outcomes given"),
-        "fairness": (False, "no outcomes given"),
-        "estimated_performance_drop": (False, "no current rows"),
-    }
-    if window_estimate:
-        dropped, detail = _drop_detail(window_estimate, reference, rules.max_drop)
-        findings["estimated_performance_drop"] = (dropped, f"estimated {detail}")
-    if result is None or result.overall is None:
-        return findings
-    judged = [p for p in result.periods if p["counts"].get("rows", 0) >= rules.min_outcomes]
-    if not judged:
-        findings["performance_drop"] = (
-            False,
-            f"{result.matched} matched outcomes: no period has {rules.min_outcomes}",
-        )
-    else:
-        latest = judged[-1]
-        values = {k: v.get("value") for k, v in latest["realised"].items()}
-        dropped, detail = _drop_detail(values, reference, rules.max_drop)
-        findings["performance_drop"] = (dropped, f"{latest['period']}: realised {detail}")
-    spreads = result.fairness[result.fairness["group"] == "(spread)"]
-    if spreads.empty:
-        findings["fairness"] = (False, "no audited attribute with two large groups")
-    else:
-        latest_period = spreads["period"].max()
-        recent = spreads[spreads["period"] == latest_period]
-        worst = recent[["selection_rate", "tpr"]].max(axis=1, skipna=True)
-        limit = rules.max_fairness_difference
-        over = recent[worst > limit]
-        detail = ", ".join(
-            f"{a} spread {w:.3f}" for a, w in zip(recent["attribute"], worst, strict=True)
-        )
-        findings["fairness"] = (not over.empty, f"{latest_period}: {detail} (limit {limit:g})")
-    return findings
-
-
 # --- retraining --------------------------------------------------------------------------
 
 
@@ -197,7 +132,7 @@ def stage_candidate(
 
     Returns whether it moved and, if not, one line per failing gate.
     """
-    from attrition.registry import TransitionRefused, failure_line, transition
+    from attrition.registry.transitions import TransitionRefused, failure_line, transition
 
     try:
         transition(
@@ -215,7 +150,7 @@ def retrain(
     from attrition.config import load_dataset_config
     from attrition.data.load import load_table
     from attrition.tracking import client_for
-    from attrition.training_run import TrainOptions, run_training
+    from attrition.training.run import TrainOptions, run_training
 
     dataset = load_dataset_config(settings.dataset_config)
     thresholds = gate_thresholds(settings, config)
@@ -289,22 +224,22 @@ def run_job(
     settings: Settings,
     options: JobOptions,
     *,
-    worker: EvidentlyWorker | None = None,
+    worker: ForkedWorker | None = None,
     progress: Progress = _quiet,
 ) -> JobSummary:
     """Check the champion, decide, retrain if the rules say so, record and report."""
     from attrition.monitor import checks
-    from attrition.monitor.drift_check import drift_findings
+    from attrition.monitor.findings import drift_findings, performance_findings
     from attrition.monitor.latency import latency_findings, latency_metrics
     from attrition.monitor.performance import assess_performance
-    from attrition.monitor.reports import (
+    from attrition.monitor.runs import monitoring_run, window_tags
+    from attrition.reports.monitoring import (
         drift_files,
         dump_json,
         latency_files,
         performance_files,
         write_files,
     )
-    from attrition.monitor.runs import monitoring_run, window_tags
 
     config = options.config
     until = checks.now_utc()

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.data.load import DataError
-from attrition.metric_names import METRIC_NAMES
+from attrition.errors import DataError
 from attrition.monitor.estimate import calibration_table, estimate_metrics
 from attrition.monitor.segments import (
     error_analysis,
@@ -25,6 +24,7 @@ from attrition.monitor.segments import (
     period_of,
     with_segments,
 )
+from attrition.stats import METRIC_NAMES
 
 ID_COLUMNS = ("employee_id",)
 OUTCOME_COLUMNS = ("left",)
@@ -205,7 +205,7 @@ def realised_metrics(
     """
     from sklearn import metrics as skm
 
-    from attrition.gates import weighted_auc
+    from attrition.registry.gates import weighted_auc
 
     y = np.asarray(labels).astype(bool)
     p = np.asarray(proba, dtype=float)

@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from attrition.errors import MonitorError
+
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 REFERENCE_FILES = ("features.parquet", "test_predictions.parquet", "reference.json")
 CHAMPION = "champion"
-
-
-class MonitorError(ValueError):
-    """A model version or its monitoring reference cannot be found."""
 
 
 @dataclass

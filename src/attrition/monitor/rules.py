@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attrition.config import ConfigError
-from attrition.metric_names import METRIC_NAMES
+from attrition.stats import METRIC_NAMES
 
 Action = Literal["ignore", "alert", "retrain"]
 Decision = Literal["no_action", "alert", "retrain"]

@@ -1,77 +1,72 @@
-"""A forked worker process for Evidently's part of the drift check.
+"""A forked worker process that imports slow libraries early and runs one function.
 
-Importing Evidently takes several seconds. `EvidentlyWorker` forks at the very
-start of a command and imports it there, while the main process talks to MLflow,
-reads the current rows and loads the model; the feature drift check then runs in
-the worker on the rows handed over. What both processes need (pandas, SciPy,
-scikit-learn, matplotlib) is imported before the fork, so it is loaded once:
-on a machine with one free core the worker then costs little beyond Evidently.
+Importing Evidently takes several seconds. A `ForkedWorker` forks at the very
+start of a command and imports its `preload` modules there, while the main
+process talks to MLflow, reads the current rows and loads the model; the
+function handed to `run` then executes in the worker. What both processes need
+(pandas, SciPy, scikit-learn, matplotlib) is imported before the fork, so it is
+loaded once: on a machine with one free core the worker costs little beyond
+the preloaded modules.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
-    from attrition.drift import DriftResult
-    from attrition.monitor.rules import DriftRules
-
-Outcome = tuple["DriftResult", str | None]
+EVIDENTLY = ("evidently.legacy.calculations.stattests", "evidently.presets")
+SHARED = ("sklearn.metrics", "attrition.drift")  # SciPy and matplotlib come with these
 
 
-def _shared_imports() -> None:
-    """What Evidently and the main process both load, imported once before the fork."""
-    import sklearn.metrics  # noqa: F401
-
-    import attrition.drift  # noqa: F401  (SciPy and matplotlib)
-
-
-def _serve(connection: Connection) -> None:
-    """The worker: import Evidently, then answer one request (or none) and exit."""
-    import evidently.legacy.calculations.stattests
-    import evidently.presets  # noqa: F401
-
-    from attrition.monitor.drift_check import feature_drift
-
+def _serve(connection: Connection, preload: tuple[str, ...]) -> None:
+    """The worker: import `preload`, then answer one request (or none) and exit."""
+    for module in preload:
+        importlib.import_module(module)
     try:
-        request = connection.recv()
+        func, args, kwargs = connection.recv()
     except EOFError:  # the main process needed nothing after all
         return
     try:
-        connection.send(("ok", feature_drift(*request)))
+        connection.send(("ok", func(*args, **kwargs)))
     except Exception as exc:
         connection.send(("error", exc))
     finally:
         connection.close()
 
 
-class EvidentlyWorker:
-    """Runs `drift_check.feature_drift` in a forked process that imports Evidently early.
+class ForkedWorker:
+    """Runs one module-level function in a forked process that imported `preload` early.
 
-    Without fork (or when Evidently is already imported, as in a test session)
-    it runs in-process. Use as a context manager: leaving it stops the worker.
+    Without fork (or when the first preloaded module is already imported, as in a
+    test session) it runs in-process. Use as a context manager: leaving it stops
+    the worker.
     """
 
-    def __init__(self, parallel: bool | None = None) -> None:
+    def __init__(
+        self,
+        preload: tuple[str, ...],
+        parallel: bool | None = None,
+        shared: tuple[str, ...] = SHARED,
+    ) -> None:
         if parallel is None:
-            parallel = "evidently" not in sys.modules and sys.platform != "win32"
+            parallel = preload[0].split(".")[0] not in sys.modules and sys.platform != "win32"
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
         if parallel:
-            _shared_imports()
+            for module in shared:
+                importlib.import_module(module)
             try:
                 context = multiprocessing.get_context("fork")
                 ours, theirs = context.Pipe()
-                process = context.Process(target=_serve, args=(theirs,), daemon=True)
+                process = context.Process(target=_serve, args=(theirs, preload), daemon=True)
                 process.start()
             except (OSError, ValueError):  # no fork here: run in-process instead
                 return
@@ -80,29 +75,25 @@ class EvidentlyWorker:
 
     @property
     def parallel(self) -> bool:
-        """Whether the check runs in a separate process."""
+        """Whether the function runs in a separate process."""
         return self._process is not None
 
-    def run(
-        self, reference: pd.DataFrame, current: pd.DataFrame, rules: DriftRules, html: bool = True
-    ) -> Callable[[], Outcome]:
-        """Start the feature drift check; call the returned function for its result."""
-        from attrition.monitor.drift_check import feature_drift
-
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+        """Start `func(*args, **kwargs)`; call the returned function for its result."""
         if self._connection is None:
-            outcome = feature_drift(reference, current, rules, html)
+            outcome = func(*args, **kwargs)
             return lambda: outcome
-        self._connection.send((reference, current, rules, html))
+        self._connection.send((func, args, kwargs))
         connection = self._connection
 
-        def collect() -> Outcome:
+        def collect() -> Any:
             try:
                 status, value = connection.recv()
             except EOFError:
-                raise RuntimeError("the drift worker process stopped unexpectedly") from None
+                raise RuntimeError("the worker process stopped unexpectedly") from None
             if status == "error":
                 raise value
-            return cast("Outcome", value)
+            return value
 
         return collect
 
@@ -117,7 +108,7 @@ class EvidentlyWorker:
             self._process.join(timeout=5)
             self._process = None
 
-    def __enter__(self) -> EvidentlyWorker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -127,3 +118,10 @@ class EvidentlyWorker:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class EvidentlyWorker(ForkedWorker):
+    """A worker that imports Evidently while the main process does its own work."""
+
+    def __init__(self, parallel: bool | None = None) -> None:
+        super().__init__(EVIDENTLY, parallel=parallel)

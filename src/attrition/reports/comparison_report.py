@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from attrition.compare import (
+from attrition.registry.compare import (
     ArtifactEntry,
     RunSummary,
     best_runs,
@@ -134,7 +134,7 @@ def _metrics(runs: Sequence[RunSummary]) -> str:
 
 
 def _roc(runs: Sequence[RunSummary]) -> str:
-    from attrition.evaluate import plot_roc_curve
+    from attrition.reports.plots import plot_roc_curve
 
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for run in runs:

@@ -6,17 +6,17 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from attrition.compare import artifact_href
-from attrition.gates import FAIRNESS_METRICS, GateResult
-from attrition.metric_names import METRIC_NAMES
-from attrition.registry import REVIEW_TAG
-from attrition.reports.html import Section, escape, image, note, page, paragraph, verdict
-from attrition.review import (
+from attrition.registry.compare import artifact_href
+from attrition.registry.gates import FAIRNESS_METRICS, GateResult
+from attrition.registry.review import (
     EXPLANATION_IMAGES,
     FAIRNESS_IMAGES,
     PERFORMANCE_IMAGES,
     ReviewFacts,
 )
+from attrition.registry.versions import REVIEW_TAG
+from attrition.reports.html import Section, escape, image, note, page, paragraph, verdict
+from attrition.stats import METRIC_NAMES
 
 EXTRA_STYLE = """<style>
 .text td,.text th{text-align:left;vertical-align:top}
@@ -227,12 +227,12 @@ def _performance(facts: ReviewFacts) -> str:
         parts.append("<h3>All metrics: cross-validation (out-of-fold) vs test</h3>")
         parts.append(_table(["metric", "CV", "test"], metric_rows))
     parts.append("<h3>Against the current champion</h3>")
-    parts.append(_champion(facts))
+    parts.append(champion_of(facts))
     parts.append(_figures(facts, PERFORMANCE_IMAGES))
     return "".join(parts)
 
 
-def _champion(facts: ReviewFacts) -> str:
+def champion_of(facts: ReviewFacts) -> str:
     check = facts.champion
     if check is None:
         if facts.champion_version == facts.version:

@@ -1,6 +1,6 @@
 """A fitted attrition model compiled for serving: the same probabilities, without the overhead.
 
-`compile_model` understands the estimators `attrition.train` and
+`compile_model` understands the estimators `attrition.training.search` and
 `attrition.mitigation` produce: a Pipeline (ColumnTransformer, correlation
 filter, then logistic regression or LightGBM), a sigmoid `CalibratedClassifierCV`
 around one, and a `MitigatedClassifier` mixture of logistic regressions.

@@ -190,14 +190,14 @@ class ModelManager:
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._poll,
-            args=(interval_s, signal_path),
+            # Read the signal's stamp now: a signal sent before the thread runs still counts.
+            args=(interval_s, signal_path, _mtime(signal_path)),
             name="attrition-model-poller",
             daemon=True,
         )
         self._thread.start()
 
-    def _poll(self, interval_s: float, signal_path: Path | None) -> None:
-        seen = _mtime(signal_path)
+    def _poll(self, interval_s: float, signal_path: Path | None, seen: float | None) -> None:
         next_check = time.monotonic() + interval_s
         tick = min(1.0, interval_s)
         while not self._stop.wait(tick):

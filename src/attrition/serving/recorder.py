@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from attrition.store import PredictionRecord, PredictionStore
+from attrition.serving.prediction_store import PredictionRecord, PredictionStore
 
 log = logging.getLogger("attrition.serving")
 

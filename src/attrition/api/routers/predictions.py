@@ -26,8 +26,8 @@ from pydantic import ValidationError
 
 from attrition.api.deps import API_KEY_SECURITY, scoring
 from attrition.serving.model import LoadedModel
+from attrition.serving.prediction_store import PredictionRecord
 from attrition.serving.schemas import Prediction, PredictionBatch, error_details
-from attrition.store import PredictionRecord
 
 router = APIRouter(tags=["predictions"])
 

@@ -13,11 +13,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-import attrition.train as train_module
+import attrition.training.search as train_module
 from attrition.config import DatasetConfig, load_dataset_config
 from attrition.data.prepare import prepare
 from attrition.pipeline import fitted_pipeline
-from attrition.train import TrainResult, TrialRecord, best_f1_threshold, train_model
+from attrition.training.search import TrainResult, TrialRecord, best_f1_threshold, train_model
 
 IBM = load_dataset_config()
 

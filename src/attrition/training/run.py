@@ -20,11 +20,11 @@ from sklearn.model_selection import train_test_split
 
 from attrition import tracking
 from attrition.config import DatasetConfig, GateThresholds, Settings
-from attrition.data.load import DataError
 from attrition.data.prepare import PreparedData, prepare
 from attrition.data.validate import validate_frame
-from attrition.evaluate import classification_metrics
-from attrition.train import TrainResult, TrialRecord, train_model
+from attrition.errors import DataError
+from attrition.training.evaluate import classification_metrics
+from attrition.training.search import TrainResult, TrialRecord, train_model
 
 TEST_SIZE = 0.2
 REFERENCE_ROWS = 5000
@@ -114,7 +114,7 @@ def run_training(
     progress: Progress = _no_progress,
 ) -> RunOutcome:
     """Train on `frame`, log everything to MLflow and register a new model version."""
-    from attrition import artifacts
+    from attrition.training import artifacts
 
     started = time.perf_counter()
     progress("Validating data", None)

@@ -10,13 +10,8 @@ import pytest
 from tests.serving.fixtures import MODEL_NAME, ServingStore, data, fitted, serving_store
 from typer.testing import CliRunner
 
-from attrition.predict import (
-    BatchInputError,
-    check_column,
-    rejects_path,
-    score_file,
-    validate_chunk,
-)
+from attrition.errors import BatchInputError
+from attrition.serving.batch import check_column, rejects_path, score_file, validate_chunk
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 

@@ -21,16 +21,15 @@ from attrition import tracking
 from attrition.config import DatasetConfig, GateThresholds
 from attrition.data.prepare import PreparedData
 from attrition.data.quality import DataQuality, assess_quality
-from attrition.evaluate import plot_confusion_matrix, plot_roc_curve
 from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
 from attrition.fairness import FairnessAssessment, assess_fairness
 from attrition.mitigation import MitigationComparison
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
-from attrition.reports.histogram import plot_prediction_histogram
 from attrition.reports.html import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
-from attrition.train import TrainResult
+from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
+from attrition.training.search import TrainResult
 
 Timer = Callable[[str, Callable[[], Any]], Any]
 
@@ -387,7 +386,7 @@ def split_drift(facts: RunFacts) -> dict[str, Any]:
 
 def training_profile(facts: RunFacts) -> str:
     """The data profile of the training split, target included."""
-    from attrition.profile import profile_html
+    from attrition.data.profiling import profile_html
 
     frame = facts.train.features.copy()
     frame[facts.config.target] = facts.train.labels.map({1: "left", 0: "stayed"}).to_numpy()

@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attrition.evaluate import (
-    METRIC_NAMES,
-    classification_metrics,
-    plot_confusion_matrix,
-    plot_roc_curve,
-)
+from attrition.reports.plots import plot_confusion_matrix, plot_roc_curve
+from attrition.training.evaluate import METRIC_NAMES, classification_metrics
 
 
 def test_hand_computed_case() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attrition.store import COLUMNS, PredictionRecord, PredictionStore
+from attrition.serving.prediction_store import COLUMNS, PredictionRecord, PredictionStore
 
 
 def record(i: int, version: str = "1", days_ago: float = 0.0) -> PredictionRecord:
@@ -109,7 +109,7 @@ def test_sqlite_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this module, dropped afterwards."""
-    from tests.registry_fixtures import postgres_database
+    from tests.registry.fixtures import postgres_database
 
     with postgres_database() as url:
         yield url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attrition.reports.histogram import plot_prediction_histogram
+from attrition.reports.plots import plot_prediction_histogram
 
 
 def test_histogram_shows_threshold_and_rates() -> None:

@@ -1,12 +1,123 @@
-"""Figures of the monitoring reports: performance over time, calibration, errors, fairness."""
+"""Figures of the reports.
+
+The training run's confusion matrix, ROC curve and prediction histogram, and
+the monitoring figures: performance over time, calibration, errors by segment
+and fairness over time.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn import metrics as skm
 
-from attrition.monitor.performance import PerformanceResult
+if TYPE_CHECKING:
+    from attrition.monitor.performance import PerformanceResult
+
+_STAYED, _LEFT = "#627d98", "#b42318"
+
+
+def plot_confusion_matrix(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> Figure:
+    """Counts of stayed/left against predicted, with row percentages."""
+    decision = (np.asarray(proba) >= threshold).astype(int)
+    matrix = skm.confusion_matrix(np.asarray(y_true).astype(int), decision, labels=[0, 1])
+    fig = Figure(figsize=(5, 4.2))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    totals = matrix.sum(axis=1, keepdims=True).clip(min=1)
+    for (i, j), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        share = 100 * count / totals[i, 0]
+        ax.text(j, i, f"{count}\n({share:.0f}% of row)", ha="center", va="center", color=colour)
+    labels = ["stayed", "left"]
+    ax.set_xticks([0, 1], [f"predicted {x}" for x in labels])
+    ax.set_yticks([0, 1], [f"actually {x}" for x in labels])
+    ax.set_title(f"Confusion matrix (test split, threshold {threshold:.2f})")
+    return fig
+
+
+def plot_roc_curve(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC curve (test split)"
+) -> Figure:
+    """One or more ROC curves; `curves` maps a label to (y_true, proba)."""
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
+    for label, (y_true, proba) in curves.items():
+        fpr, tpr, _ = skm.roc_curve(np.asarray(y_true).astype(int), proba)
+        auc = skm.auc(fpr, tpr)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    ax.set_xlabel("False positive rate (stayers flagged)")
+    ax.set_ylabel("True positive rate (leavers caught)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def plot_prediction_histogram(
+    proba: np.ndarray, y_true: np.ndarray, threshold: float, base_rate: float
+) -> Figure:
+    """Density of predicted attrition probability for stayers and leavers.
+
+    A vertical line marks the decision threshold; a text box compares the
+    expected attrition rate (training base rate) with the predicted rate (share
+    at or above the threshold) and the mean predicted probability, so a reader
+    sees at once whether the model over- or under-flags.
+
+    Raises:
+        ValueError: if the arrays differ in length or are empty.
+    """
+    scores = np.asarray(proba, dtype=float).ravel()
+    labels = np.asarray(y_true).ravel().astype(int)
+    if scores.size == 0 or scores.size != labels.size:
+        raise ValueError(
+            f"proba and y_true must be non-empty and equally long, got {scores.size} "
+            f"and {labels.size}"
+        )
+    bins = np.linspace(0.0, 1.0, 31).tolist()
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.add_subplot()
+    for value, name, colour in ((0, "stayed", _STAYED), (1, "left", _LEFT)):
+        group = scores[labels == value]
+        if group.size:
+            ax.hist(
+                group,
+                bins=bins,
+                density=True,
+                alpha=0.55,
+                color=colour,
+                label=f"{name} (n={group.size:,})",
+            )
+    ax.axvline(
+        threshold, color="black", linestyle="--", linewidth=1.5, label=f"threshold {threshold:.3f}"
+    )
+    predicted_rate = float(np.mean(scores >= threshold))
+    text = (
+        f"expected attrition rate (training base rate): {base_rate:.1%}\n"
+        f"predicted attrition rate (p >= threshold): {predicted_rate:.1%}\n"
+        f"mean predicted probability: {float(np.mean(scores)):.1%}"
+    )
+    ax.text(
+        0.98,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8.5,
+        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "#cbd2d9"},
+    )
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("predicted attrition probability")
+    ax.set_ylabel("density")
+    ax.set_title("Predicted probability by true outcome")
+    ax.legend(loc="center right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
 
 SHOWN = (("roc_auc", "ROC AUC"), ("recall_attrition", "Recall (leavers)"))
 

@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
-from tests.registry_fixtures import Store, save_models, temp_store
+from tests.registry.fixtures import Store, save_models, temp_store
 
 from attrition.config import GateThresholds
-from attrition.registry import (
-    RegistryError,
-    TransitionRefused,
-    get_version,
-    record_review,
-    transition,
-)
+from attrition.errors import RegistryError
+from attrition.registry.review import IMAGES, REPORT_NAME, gather_review, log_review_report
+from attrition.registry.transitions import TransitionRefused, record_review, transition
+from attrition.registry.versions import get_version
 from attrition.reports.html import figure_png
 from attrition.reports.review_report import render_review_report
-from attrition.review import IMAGES, REPORT_NAME, gather_review, log_review_report
 
 THRESHOLDS = GateThresholds()
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from attrition.errors import BatchInputError
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 
@@ -31,10 +32,6 @@ DEFAULT_CHUNK_ROWS = 100_000
 EXPLAIN_FACTORS = 3
 PARQUET_SUFFIXES = (".parquet", ".pq")
 Progress = Callable[[int, int | None], None]
-
-
-class BatchInputError(ValueError):
-    """The input file cannot be scored at all (unreadable, wrong format, missing columns)."""
 
 
 @dataclass

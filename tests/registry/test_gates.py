@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from attrition.config import GateThresholds
-from attrition.gates import (
+from attrition.registry.gates import (
     ab_gate,
     build_report,
     compare,

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from attrition.monitor.drift_check import DriftCheck
-from attrition.monitor.performance import PerformanceResult
 from attrition.reports.html import (
     Section,
     figure_png,
@@ -26,6 +24,10 @@ from attrition.reports.html import (
     paragraph,
     table,
 )
+
+if TYPE_CHECKING:
+    from attrition.monitor.drift_check import DriftCheck
+    from attrition.monitor.performance import PerformanceResult
 
 Files = dict[str, str | bytes]
 METRIC_LABELS = {
@@ -213,7 +215,7 @@ BANDS = ("score_band", "risk_band")
 
 
 def _segment_section(name: str, frame: pd.DataFrame) -> Section:
-    from attrition.monitor.plots import plot_error_counts, plot_segment_errors
+    from attrition.reports.plots import plot_error_counts, plot_segment_errors
 
     title = SEGMENT_TITLES.get(name, f"By {name}")
     body = table(frame[list(SHOWN_COLUMNS)].rename(columns=SHOWN_COLUMNS))
@@ -243,7 +245,7 @@ def _segment_section(name: str, frame: pd.DataFrame) -> Section:
 
 def error_analysis_html(result: PerformanceResult) -> str:
     """Where the model errs, how calibrated it is, and how fair over time, on one page."""
-    from attrition.monitor.plots import (
+    from attrition.reports.plots import (
         plot_calibration,
         plot_fairness_over_time,
         plot_performance_over_time,

@@ -2,7 +2,7 @@
 
 A pure core: functions here take plain values (metrics, artifact names, scores)
 and return `GateResult`s. Collecting that evidence from MLflow is the registry's
-job (`attrition.registry`).
+job (`attrition.registry.transitions`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The core of `attrition review`, following the seed's review checklist (initial
 check, performance, fairness, data quality, documentation, decision). The gates
-themselves are `attrition.gates`/`attrition.registry`'s; this module only
+themselves are `attrition.registry.gates`/`attrition.registry.transitions`'s; this module only
 collects what a reviewer needs beside them. `attrition.reports.review_report`
 renders the result.
 """
@@ -19,18 +19,13 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from attrition.audit import AuditEvent, latest_gate_reports, read_trail
-from attrition.compare import ArtifactEntry, download_bytes, download_text, run_artifacts
 from attrition.config import GateThresholds
-from attrition.gates import ABComparison, GateResult, ab_gate, utc_now
-from attrition.registry import (
-    REVIEW_TAG,
-    ab_compare,
-    evaluate_gates,
-    get_version,
-    run_id_of,
-    stage_of,
-)
+from attrition.registry.ab import ab_compare
+from attrition.registry.audit import AuditEvent, latest_gate_reports, read_trail
+from attrition.registry.compare import ArtifactEntry, download_bytes, download_text, run_artifacts
+from attrition.registry.gates import ABComparison, GateResult, ab_gate, utc_now
+from attrition.registry.transitions import evaluate_gates
+from attrition.registry.versions import REVIEW_TAG, get_version, run_id_of, stage_of
 
 REPORT_NAME = "review_report.html"
 REVIEWS_FOLDER = "reviews"

@@ -23,7 +23,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from attrition.gates import GateReport, utc_now
+from attrition.registry.gates import GateReport, utc_now
 
 AUDIT_PREFIX = "attrition.audit."
 GATE_REPORT_TAG = "attrition.gate_report."

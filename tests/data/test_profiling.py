@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from attrition.profile import profile_html
+from attrition.data.profiling import profile_html
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.registry_fixtures import Store, save_models, temp_store
+from tests.registry.fixtures import Store, save_models, temp_store
 
-from attrition.audit import read_trail
 from attrition.config import GateThresholds
-from attrition.gates import GateReport, build_report, compare
-from attrition.registry import (
-    RegistryError,
-    TransitionRefused,
-    normalise_stage,
-    record_review,
-    registry_lock,
-    rollback,
-    transition,
-)
+from attrition.errors import RegistryError
+from attrition.registry.audit import read_trail
+from attrition.registry.gates import GateReport, build_report, compare
+from attrition.registry.lock import registry_lock
+from attrition.registry.transitions import TransitionRefused, record_review, rollback, transition
+from attrition.registry.versions import normalise_stage
 
 THRESHOLDS = GateThresholds()
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.registry_fixtures import Store, save_models, temp_store
+from tests.registry.fixtures import Store, save_models, temp_store
 
-from attrition.compare import (
+from attrition.errors import CompareError
+from attrition.registry.compare import (
     TEST_PREDICTIONS,
-    CompareError,
     RunSummary,
     artifact_href,
     best_runs,
@@ -22,7 +22,7 @@ from attrition.compare import (
     parse_run_ids,
     same_test_rows,
 )
-from attrition.registry import get_version
+from attrition.registry.versions import get_version
 from attrition.reports.comparison_report import render_comparison
 
 

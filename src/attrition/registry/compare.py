@@ -18,14 +18,12 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from attrition.errors import CompareError
+
 TEST_PREDICTIONS = "reference/test_predictions.parquet"
 METRIC_PREFIXES = ("test_", "cv_", "fairness.", "dq_")
 # Metrics where a smaller value is better; fairness differences are best near zero.
 LOWER_IS_BETTER = ("test_brier", "cv_brier", "cv_roc_auc_fold_std")
-
-
-class CompareError(ValueError):
-    """A comparison that cannot be made; the message names the run or option at fault."""
 
 
 @dataclass(frozen=True)

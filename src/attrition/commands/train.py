@@ -1,0 +1,86 @@
+"""`attrition train`: train, evaluate and log a model run, then register it as a version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from attrition.commands.common import (
+    ConfigOption,
+    DataOption,
+    fail,
+    one_line_errors,
+    out,
+    progress_bar,
+    settings,
+)
+from attrition.config import load_dataset_config, load_gate_thresholds
+
+train_app = typer.Typer()
+
+
+@train_app.command()
+def train(
+    data: DataOption = None,
+    config: ConfigOption = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(help="Hyper-parameter search budget (Optuna trials). Default: 40.", min=1),
+    ] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
+    mitigate: Annotated[
+        str | None,
+        typer.Option(help="Fairness mitigation: demographic_parity or equalized_odds."),
+    ] = None,
+    gates: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
+    no_profile: Annotated[
+        bool, typer.Option("--no-profile", help="Skip the data profile.")
+    ] = False,
+) -> None:
+    """Train, evaluate and log a model run; register it as a new version."""
+    with one_line_errors():
+        from attrition.data.load import load_table
+        from attrition.training.run import TrainOptions, run_training
+
+        if mitigate not in (None, "demographic_parity", "equalized_odds"):
+            raise fail(
+                f"--mitigate: unknown value '{mitigate}' (use demographic_parity or equalized_odds)"
+            )
+        conf = settings()
+        dataset = load_dataset_config(config or conf.dataset_config)
+        thresholds = load_gate_thresholds(gates or conf.gates_config)
+        if data is None:
+            from attrition.data.generate import generate_employees
+
+            frame, source = generate_employees(3000, seed=seed), "generated:3000"
+        else:
+            frame, source = load_table(data, table=dataset.table), data
+        from attrition.training.search import DEFAULT_TRIALS
+
+        options = TrainOptions(
+            trials=trials or DEFAULT_TRIALS,
+            seed=seed,
+            experiment=experiment or conf.experiment,
+            mitigate=mitigate,
+            profile=not no_profile,
+        )
+        with progress_bar() as update:
+            outcome = run_training(frame, source, dataset, thresholds, conf, options, update)
+        table = Table(
+            title=f"{outcome.model_name} version {outcome.version} ({outcome.model_kind})"
+        )
+        table.add_column("metric")
+        table.add_column("cross-validation", justify="right")
+        table.add_column("test", justify="right")
+        for name, value in outcome.test_metrics.items():
+            table.add_row(name, f"{outcome.cv_metrics[name]:.3f}", f"{value:.3f}")
+        out.print(table)
+        out.print(
+            f"Run {outcome.run_id} registered as version {outcome.version} "
+            f"(threshold {outcome.threshold:.3f}) in {outcome.seconds:.0f} s.\n"
+            f"Look at it: attrition ui  (MLflow UI on http://127.0.0.1:5001)"
+        )

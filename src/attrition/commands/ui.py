@@ -1,0 +1,59 @@
+"""`attrition ui`: the MLflow UI on the project's tracking store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attrition.commands.common import fail, one_line_errors, out, settings
+
+ui_app = typer.Typer()
+
+
+@ui_app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5001,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the MLflow UI on the project's tracking store (Ctrl-C stops it)."""
+    with one_line_errors():
+        import shutil
+        import signal
+        import subprocess
+
+        from attrition import tracking
+
+        conf = settings()
+        mlflow_bin = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+        command = [
+            mlflow_bin,
+            "server",
+            "--workers",
+            "2",
+            "--backend-store-uri",
+            conf.tracking_uri,
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
+        root = tracking.local_artifact_root(conf.tracking_uri, conf.artifact_location)
+        if root:
+            command += ["--default-artifact-root", root]
+        out.print(f"MLflow UI on http://{host}:{port} for {conf.tracking_uri} (Ctrl-C to stop)")
+        # Its own process group: mlflow server starts several workers, stopped together.
+        process = subprocess.Popen(command, start_new_session=True)
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+            code = 0
+        if code:
+            raise fail(f"mlflow server exited with code {code}")

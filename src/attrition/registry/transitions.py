@@ -1,0 +1,314 @@
+"""Gated stage transitions in the MLflow model registry, with aliases kept in step.
+
+Every change runs under a cross-process lock on the registry's store
+(`attrition.registry.lock`), re-reads the state after acquiring it, moves the
+stage and its alias together, and is recorded in the audit trail
+(`attrition.registry.audit`).
+"""
+
+from __future__ import annotations
+
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.tracking import MlflowClient
+
+from attrition.config import GateThresholds
+from attrition.errors import RegistryError
+from attrition.registry.ab import ab_compare
+from attrition.registry.audit import AuditEvent, append_event, event_for, store_gate_report
+from attrition.registry.gates import (
+    GateReport,
+    GateResult,
+    ab_gate,
+    build_report,
+    reference_gate,
+    review_gate,
+    rollback_gate,
+    staging_gates,
+    staging_record_gate,
+    utc_now,
+)
+from attrition.registry.lock import registry_lock
+from attrition.registry.versions import (
+    ALIASES,
+    LEFT_PRODUCTION_TAG,
+    REVIEW_TAG,
+    ROLLBACK_TAG,
+    artifact_paths,
+    champion_of,
+    get_version,
+    in_stage,
+    normalise_stage,
+    num,
+    quiet_stages,
+    rollback_target,
+    run_id_of,
+    stage_of,
+    versions,
+)
+
+
+class TransitionRefused(RegistryError):
+    """A transition whose gates failed; `report` lists every gate."""
+
+    def __init__(self, report: GateReport) -> None:
+        failing = "; ".join(failure_line(r) for r in report.failures)
+        super().__init__(
+            f"version {report.version} refused for {report.target_stage}: "
+            f"{len(report.failures)} gate(s) failed: {failing}"
+        )
+        self.report = report
+
+
+def failure_line(result: GateResult) -> str:
+    """`name = value (needs > threshold)` for one failing gate."""
+    needs = f"{result.comparison or ''} {_fmt(result.threshold, 'g')}".strip()
+    return f"{result.name} = {_fmt(result.value)} (needs {needs})"
+
+
+def _fmt(value: object, spec: str = ".3f") -> str:
+    if isinstance(value, float):
+        return format(value, spec)
+    return "missing" if value is None else str(value)
+
+
+def evaluate_gates(
+    client: MlflowClient,
+    mv: ModelVersion,
+    stage: str,
+    thresholds: GateThresholds,
+    *,
+    first_deployment: bool = False,
+) -> list[GateResult]:
+    """Collect the evidence for `mv` from MLflow and run the gates of `stage`."""
+    if stage == "Archived":
+        return []
+    run_id = run_id_of(mv)
+    metrics: dict[str, float] = {}
+    artifacts: set[str] = set()
+    if run_id is not None:
+        metrics = dict(client.get_run(run_id).data.metrics)
+        artifacts = artifact_paths(client, run_id)
+    if stage == "Staging":
+        return staging_gates(metrics, artifacts, thresholds)
+
+    tags = mv.tags or {}
+    all_versions = versions(client, mv.name)
+    others = [v for v in all_versions if num(v) != num(mv)]
+    champion = champion_of(client, mv.name, others)
+    comparison, problem = None, None
+    if champion is not None:
+        try:
+            comparison = ab_compare(client, mv.name, mv, champion)
+        except Exception as exc:  # any failure to compare is a failing gate, not a crash
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    former = rollback_target(others, None)
+    ever = any(
+        LEFT_PRODUCTION_TAG in (v.tags or {}) or v.current_stage == "Production" for v in others
+    )
+    return [
+        staging_record_gate(stage_of(mv), tags.get("attrition.stage_gate")),
+        review_gate(tags.get(REVIEW_TAG), tags.get(REVIEW_TAG + ".reason")),
+        ab_gate(comparison, thresholds.non_inferiority_margin, problem),
+        reference_gate(artifacts),
+        rollback_gate(
+            num(champion) if champion else None,
+            num(former) if former else None,
+            ever,
+            first_deployment,
+        ),
+    ]
+
+
+def _set_stage(client: MlflowClient, name: str, version: str, stage: str) -> None:
+    with quiet_stages():
+        client.transition_model_version_stage(name, version, stage, archive_existing_versions=False)
+
+
+def _sync_aliases(client: MlflowClient, name: str) -> None:
+    """Point `champion` at the Production version and `challenger` at the latest Staging one."""
+    all_versions = versions(client, name)
+    aliases = client.get_registered_model(name).aliases
+    for stage, alias in ALIASES.items():
+        members = in_stage(all_versions, stage)
+        current = str(aliases.get(alias)) if alias in aliases else None
+        if any(num(mv) == current for mv in members):
+            continue
+        if members:
+            latest = max(members, key=lambda mv: (mv.last_updated_timestamp or 0, int(num(mv))))
+            client.set_registered_model_alias(name, alias, num(latest))
+        elif current is not None:
+            client.delete_registered_model_alias(name, alias)
+
+
+def _archive(client: MlflowClient, mv: ModelVersion, actor: str, reason: str) -> None:
+    """Move `mv` to Archived, remembering when it left Production, and audit it."""
+    if mv.current_stage == "Production":
+        client.set_model_version_tag(mv.name, num(mv), LEFT_PRODUCTION_TAG, utc_now())
+    _set_stage(client, mv.name, num(mv), "Archived")
+    append_event(
+        client,
+        AuditEvent(
+            model=mv.name,
+            version=num(mv),
+            action="archive",
+            from_stage=stage_of(mv),
+            to_stage="Archived",
+            actor=actor,
+            reason=reason,
+        ),
+    )
+
+
+def transition(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    stage: str,
+    *,
+    thresholds: GateThresholds,
+    actor: str,
+    force: bool = False,
+    reason: str | None = None,
+    first_deployment: bool = False,
+    lock_timeout: float = 300.0,
+) -> GateReport:
+    """Move version `version` of `name` to `stage` if its gates pass (or `force` with a reason).
+
+    Raises TransitionRefused (nothing changed except the logged gate report) when a
+    gate fails. Promoting to Production archives the previous champion, which
+    becomes the rollback target.
+    """
+    stage = normalise_stage(stage)
+    version = str(version).strip()
+    if force and not (reason and reason.strip()):
+        raise RegistryError("--force needs --reason: say why the gates are overridden")
+    get_version(client, name, version)  # fail fast, before waiting for the lock
+    with registry_lock(client.tracking_uri, name, lock_timeout):
+        mv = get_version(client, name, version)  # re-read: another process may have moved it
+        if mv.current_stage == stage:
+            raise RegistryError(f"version {version} of '{name}' is already in {stage}")
+        results = evaluate_gates(client, mv, stage, thresholds, first_deployment=first_deployment)
+        report = build_report(
+            stage,
+            version,
+            results,
+            forced=force,
+            reason=reason,
+            actor=actor,
+            model_name=name,
+            from_stage=stage_of(mv),
+        )
+        store_gate_report(client, run_id_of(mv), report)
+        if not report.passed and not force:
+            append_event(client, event_for(report, "transition", "refused"))
+            raise TransitionRefused(report)
+        _apply(client, mv, stage, actor, report)
+        append_event(client, event_for(report, "transition", "applied"))
+    return report
+
+
+def _apply(
+    client: MlflowClient, mv: ModelVersion, stage: str, actor: str, report: GateReport
+) -> None:
+    name = mv.name
+    if stage == "Production":
+        all_versions = versions(client, name)
+        champion = champion_of(client, name, [v for v in all_versions if num(v) != num(mv)])
+        target = champion or rollback_target([v for v in all_versions if num(v) != num(mv)], None)
+        for old in in_stage(all_versions, "Production"):
+            if num(old) != num(mv):
+                _archive(client, old, actor, f"replaced by version {num(mv)}")
+        if target is not None:
+            client.set_model_version_tag(name, num(mv), ROLLBACK_TAG, num(target))
+        elif ROLLBACK_TAG in (mv.tags or {}):
+            client.delete_model_version_tag(name, num(mv), ROLLBACK_TAG)
+    if mv.current_stage == "Production" and stage != "Production":
+        client.set_model_version_tag(name, num(mv), LEFT_PRODUCTION_TAG, report.timestamp)
+    _set_stage(client, name, num(mv), stage)
+    if stage in ALIASES:
+        client.set_registered_model_alias(name, ALIASES[stage], num(mv))
+    _sync_aliases(client, name)
+
+
+def rollback(
+    client: MlflowClient,
+    name: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    lock_timeout: float = 300.0,
+) -> tuple[str, str | None]:
+    """Put the previous Production version back and archive the current one.
+
+    Returns (restored version, archived version or None).
+    """
+    why = reason or "no reason given"
+    detail = f": {reason}" if reason else ""
+    versions(client, name)  # unknown model: fail before the lock
+    with registry_lock(client.tracking_uri, name, lock_timeout):
+        all_versions = versions(client, name)
+        champion = champion_of(client, name, all_versions)
+        target = rollback_target(all_versions, champion)
+        if target is None:
+            raise RegistryError(f"'{name}' has no previous Production version to roll back to")
+        for current in in_stage(all_versions, "Production"):
+            _archive(client, current, actor, f"rolled back to version {num(target)}{detail}")
+        _set_stage(client, name, num(target), "Production")
+        client.set_registered_model_alias(name, "champion", num(target))
+        _sync_aliases(client, name)
+        append_event(
+            client,
+            AuditEvent(
+                model=name,
+                version=num(target),
+                action="rollback",
+                from_stage=stage_of(target),
+                to_stage="Production",
+                actor=actor,
+                reason=why,
+            ),
+        )
+    return num(target), num(champion) if champion else None
+
+
+def record_review(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    decision: str,
+    reason: str,
+    actor: str,
+) -> None:
+    """Record a review decision (approve or reject); rejected versions are refused Production."""
+    normal = {
+        "approve": "approved",
+        "approved": "approved",
+        "reject": "rejected",
+        "rejected": "rejected",
+    }
+    verdict = normal.get(decision.strip().lower())
+    if verdict is None:
+        raise RegistryError(f"unknown review decision '{decision}' (use approve or reject)")
+    if not reason.strip():
+        raise RegistryError("a review decision needs a reason")
+    get_version(client, name, version)
+    with registry_lock(client.tracking_uri, name):
+        mv = get_version(client, name, version)
+        at = utc_now()
+        review = {"": verdict, ".reason": reason, ".actor": actor, ".at": at}
+        for suffix, value in review.items():
+            client.set_model_version_tag(name, num(mv), REVIEW_TAG + suffix, value)
+        append_event(
+            client,
+            AuditEvent(
+                model=name,
+                version=num(mv),
+                action=f"review:{verdict}",
+                from_stage=stage_of(mv),
+                to_stage=stage_of(mv),
+                actor=actor,
+                reason=reason,
+                outcome="recorded",
+                at=at,
+            ),
+        )
