@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 
 from attrition.config import GateThresholds
+from attrition.stats import bootstrap, confusion, percentile_interval, rates, unit_weights
 
 METRICS: tuple[str, ...] = (
     "statistical_parity_difference",
@@ -50,7 +50,6 @@ GROUP_COLUMNS: tuple[str, ...] = (
 )
 MISSING_GROUP = "(missing)"
 SMALL_GROUP_NOTE = "small group: reported, not gated"
-_BOOT_CELLS = 4_000_000  # rows x replicates held in memory at once
 
 
 def format_metric(value: float | None) -> str:
@@ -204,7 +203,7 @@ def assess_fairness(
     """Audit 0/1 decisions against 0/1 outcomes for every column of `audit`.
 
     Rows are matched by position. Bootstrap replicates resample employees (rows)
-    jointly for all attributes, seeded by `seed`.
+    jointly for all attributes: every attribute draws the same resamples from `seed`.
     """
     truth = _binary(y_true, "y_true")
     decision = _binary(y_pred, "y_pred")
@@ -215,11 +214,9 @@ def assess_fairness(
         )
     if n_boot < 0:
         raise ValueError("n_boot must be >= 0")
-    rng = np.random.default_rng(seed)
-    boot_index = rng.integers(0, len(truth), size=(n_boot, len(truth))) if len(truth) else None
     attributes = [
         _assess_attribute(
-            str(name), audit[name], truth, decision, thresholds, boot_index, confidence
+            str(name), audit[name], truth, decision, thresholds, n_boot, seed, confidence
         )
         for name in audit.columns
     ]
@@ -239,14 +236,21 @@ def _assess_attribute(
     truth: np.ndarray,
     decision: np.ndarray,
     thresholds: GateThresholds,
-    boot_index: np.ndarray | None,
+    n_boot: int,
+    seed: int,
     confidence: float,
 ) -> AttributeFairness:
     labels = group_labels(column)
     order = _group_order(column, labels)
     groups = group_table(truth, decision, labels, order)
     groups["small"] = groups["count"] < thresholds.min_group_size
-    boot_rates = _bootstrap_rates(truth, decision, labels, order, boot_index)
+    codes = pd.Index(order).get_indexer(pd.Index(labels))
+    boot_rates = bootstrap(
+        lambda w: rates(confusion(truth, decision, w, codes, len(order))),
+        len(truth),
+        resamples=n_boot,
+        seed=seed,
+    )
     differences = {
         metric: _difference(
             metric,
@@ -270,25 +274,19 @@ def group_labels(column: pd.Series) -> np.ndarray:
 def group_table(
     truth: np.ndarray, decision: np.ndarray, labels: np.ndarray, order: list[str]
 ) -> pd.DataFrame:
-    """Per-group count, leavers, selection rate, TPR, FPR and precision (MetricFrame)."""
-    frame = MetricFrame(
-        metrics={
-            "count": lambda t, p: float(len(t)),
-            "leavers": lambda t, p: float(np.sum(t)),
-            "selection_rate": lambda t, p: _ratio(np.sum(p), len(p)),
-            "tpr": lambda t, p: _ratio(np.sum(t & p), np.sum(t)),
-            "fpr": lambda t, p: _ratio(np.sum(~t & p), np.sum(~t)),
-            "precision": lambda t, p: _ratio(np.sum(t & p), np.sum(p)),
-        },
-        y_true=truth,
-        y_pred=decision,
-        sensitive_features=pd.Series(labels, name="group"),
+    """Per-group count, leavers, selection rate, TPR, FPR and precision, groups in `order`."""
+    codes = pd.Index(order).get_indexer(pd.Index(labels))
+    counts = confusion(truth, decision, unit_weights(len(codes)), codes, len(order))
+    found = rates(counts)
+    table = pd.DataFrame(
+        {
+            "group": pd.Series(order, dtype=object),
+            "count": (counts.tp + counts.fp + counts.fn + counts.tn)[0].astype(int),
+            "leavers": (counts.tp + counts.fn)[0].astype(int),
+        }
     )
-    table = frame.by_group.reindex(order).reset_index()
-    table["count"] = table["count"].astype(int)
-    table["leavers"] = table["leavers"].astype(int)
     for column in ("selection_rate", "tpr", "fpr", "precision"):
-        table[column] = table[column].astype(float)
+        table[column] = found[column][0]
     return table
 
 
@@ -344,57 +342,16 @@ def _replace(diff: Difference, **changes: Any) -> Difference:
     return Difference(**{**diff.to_dict(), **changes})
 
 
-def _bootstrap_rates(
-    truth: np.ndarray,
-    decision: np.ndarray,
-    labels: np.ndarray,
-    order: list[str],
-    boot_index: np.ndarray | None,
-) -> dict[str, np.ndarray]:
-    """Per-replicate, per-group rates (n_boot x n_groups), NaN where undefined.
-
-    Counts come from one `bincount` over (replicate, group) keys per chunk of
-    replicates, so 200 replicates of a few thousand rows take milliseconds.
-    """
-    n_groups = len(order)
-    if boot_index is None or len(boot_index) == 0:
-        return {r: np.empty((0, n_groups)) for r in _UNDEFINED_BECAUSE}
-    codes = pd.Index(order).get_indexer(pd.Index(labels))
-    n_boot, n_rows = boot_index.shape
-    sums = {k: np.zeros((n_boot, n_groups)) for k in ("n", "t", "p", "tp")}
-    step = max(1, _BOOT_CELLS // max(n_rows, 1))
-    for start in range(0, n_boot, step):
-        index = boot_index[start : start + step]
-        rows = len(index)
-        keys = (codes[index] + n_groups * np.arange(rows)[:, None]).ravel()
-        size = rows * n_groups
-        t, p = truth[index].ravel(), decision[index].ravel()
-        for name, weights in (("n", None), ("t", t), ("p", p), ("tp", t & p)):
-            counts = np.bincount(keys, weights=weights, minlength=size)
-            sums[name][start : start + rows] = counts.reshape(rows, n_groups)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "selection_rate": np.where(sums["n"] > 0, sums["p"] / sums["n"], np.nan),
-            "tpr": np.where(sums["t"] > 0, sums["tp"] / sums["t"], np.nan),
-            "precision": np.where(sums["p"] > 0, sums["tp"] / sums["p"], np.nan),
-        }
-
-
 def _interval(
-    rates: np.ndarray, columns: list[int], confidence: float
+    replicates: np.ndarray, columns: list[int], confidence: float
 ) -> tuple[float | None, float | None]:
     """Percentile interval of the max-min spread over `columns` across replicates."""
-    if rates.shape[0] == 0:
-        return None, None
-    chosen = rates[:, columns]
+    chosen = replicates[:, columns]
     enough = np.sum(np.isfinite(chosen), axis=1) >= 2
-    if not enough.any():
-        return None, None
     chosen = chosen[enough]
     spread = np.nanmax(chosen, axis=1) - np.nanmin(chosen, axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(spread, [tail, 100.0 - tail])
-    return float(low), float(high)
+    low, high = percentile_interval(spread, confidence)
+    return _num(low), _num(high)
 
 
 def _group_order(column: pd.Series, labels: np.ndarray) -> list[str]:
@@ -427,11 +384,7 @@ def _binary(values: Any, name: str) -> np.ndarray:
     return array.astype(bool)
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator) / float(denominator) if denominator else math.nan
-
-
-def _num(value: float | None) -> float | None:
+def _num(value: float | np.ndarray | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 

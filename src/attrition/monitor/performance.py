@@ -24,14 +24,21 @@ from attrition.monitor.segments import (
     period_of,
     with_segments,
 )
-from attrition.stats import METRIC_NAMES
+from attrition.stats import (
+    METRIC_NAMES,
+    bootstrap,
+    confusion,
+    decision_metrics,
+    percentile_interval,
+    unit_weights,
+    weighted_auc,
+)
 
 ID_COLUMNS = ("employee_id",)
 OUTCOME_COLUMNS = ("left",)
 DATE_COLUMNS = ("date", "outcome_date", "left_date")
 YES = {"yes", "y", "true", "t", "1", "left", "leaver"}
 NO = {"no", "n", "false", "f", "0", "stayed", "stayer"}
-BOOT_CELLS = 4_000_000
 
 
 @dataclass
@@ -156,39 +163,6 @@ def join_outcomes(
 # --- metrics ---------------------------------------------------------------------------
 
 
-def _counts(y: np.ndarray, d: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
-    """Confusion counts under each row of weights (resamples x rows)."""
-    return {
-        "tp": w @ (y & d).astype(float),
-        "fp": w @ (~y & d).astype(float),
-        "fn": w @ (y & ~d).astype(float),
-        "tn": w @ (~y & ~d).astype(float),
-    }
-
-
-def _from_counts(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
-    n = tp + fp + fn + tn
-
-    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
-
-    precision = {1: ratio(tp, tp + fp), 0: ratio(tn, tn + fn)}
-    recall = {1: ratio(tp, tp + fn), 0: ratio(tn, tn + fp)}
-    f1 = {1: ratio(2 * tp, 2 * tp + fp + fn), 0: ratio(2 * tn, 2 * tn + fn + fp)}
-    weight = {1: ratio(tp + fn, n), 0: ratio(tn + fp, n)}
-    return {
-        "accuracy": ratio(tp + tn, n),
-        "precision_weighted": weight[1] * precision[1] + weight[0] * precision[0],
-        "recall_weighted": weight[1] * recall[1] + weight[0] * recall[0],
-        "f1_weighted": weight[1] * f1[1] + weight[0] * f1[0],
-        "precision_attrition": precision[1],
-        "recall_attrition": recall[1],
-        "f1_attrition": f1[1],
-    }
-
-
 def realised_metrics(
     labels: np.ndarray,
     proba: np.ndarray,
@@ -205,62 +179,48 @@ def realised_metrics(
     """
     from sklearn import metrics as skm
 
-    from attrition.registry.gates import weighted_auc
-
     y = np.asarray(labels).astype(bool)
     p = np.asarray(proba, dtype=float)
     d = np.asarray(decision).astype(bool)
     n = len(y)
-    ones = np.ones((1, n))
-    point = {k: float(v[0]) for k, v in _from_counts(_counts(y, d, ones)).items()}
     both = 0 < y.sum() < n
+    point = {k: float(v[0]) for k, v in decision_metrics(confusion(y, d, unit_weights(n))).items()}
     point["roc_auc"] = float(skm.roc_auc_score(y, p)) if both else math.nan
     point["pr_auc"] = float(skm.average_precision_score(y, p)) if both else math.nan
     point["brier"] = float(np.mean((p - y) ** 2)) if n else math.nan
 
-    draws: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES if name != "pr_auc"}
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_boot, BOOT_CELLS // max(n, 1)))
-    done = 0
-    while n and done < n_boot:
-        size = min(chunk, n_boot - done)
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
-        for name, values in _from_counts(_counts(y, d, w)).items():
-            draws[name].append(values)
-        draws["roc_auc"].append(
-            weighted_auc(p, y.astype(int), w) if both else np.full(size, np.nan)
-        )
-        draws["brier"].append(w @ ((p - y) ** 2) / n)
-        done += size
-    tail = 100 * (1 - confidence) / 2
+    def statistic(w: np.ndarray) -> dict[str, np.ndarray]:
+        values = decision_metrics(confusion(y, d, w))
+        values["roc_auc"] = weighted_auc(p, y, w) if both else np.full(len(w), np.nan)
+        values["brier"] = w @ ((p - y) ** 2) / n
+        return values
+
+    draws = bootstrap(statistic, n, resamples=n_boot, seed=seed)
+    intervals = {name: percentile_interval(values, confidence) for name, values in draws.items()}
     result: dict[str, dict[str, float | None]] = {}
-    for name in METRIC_NAMES:
-        value = point[name]
-        low = high = math.nan
-        if draws.get(name):
-            sample = np.concatenate(draws[name])
-            if np.isfinite(sample).any():
-                low, high = (float(x) for x in np.nanpercentile(sample, [tail, 100 - tail]))
-        result[name] = {"value": _num(value), "low": _num(low), "high": _num(high)}
+    for name in METRIC_NAMES:  # PR AUC has no weighted form here: no interval
+        low, high = intervals.get(name, (None, None))
+        result[name] = {"value": _num(point[name]), "low": _num(low), "high": _num(high)}
     return result
 
 
-def _num(value: float) -> float | None:
+def _num(value: float | np.ndarray | None) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
 def counts(labels: np.ndarray, decision: np.ndarray) -> dict[str, int]:
     """Rows, leavers, flagged employees and the confusion matrix."""
     y = np.asarray(labels).astype(bool)
-    d = np.asarray(decision).astype(bool)
+    c = confusion(y, decision, unit_weights(len(y)))
+    tp, fp, fn, tn = (int(v[0]) for v in (c.tp, c.fp, c.fn, c.tn))
     return {
         "rows": len(y),
-        "leavers": int(y.sum()),
-        "flagged": int(d.sum()),
-        "tp": int((y & d).sum()),
-        "fp": int((~y & d).sum()),
-        "fn": int((y & ~d).sum()),
-        "tn": int((~y & ~d).sum()),
+        "leavers": tp + fn,
+        "flagged": tp + fp,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
     }
 
 

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from attrition.errors import RegistryError
-from attrition.registry.gates import ABComparison, paired_bootstrap_auc
+from attrition.registry.production_gates import ABComparison, paired_bootstrap_auc
 from attrition.registry.versions import num, run_id_of
 
 TEST_SET = "reference/test_set.parquet"

@@ -1,8 +1,9 @@
 """Quality gates: named checks with a value, a threshold, pass/fail and a sentence.
 
-A pure core: functions here take plain values (metrics, artifact names, scores)
-and return `GateResult`s. Collecting that evidence from MLflow is the registry's
-job (`attrition.registry.transitions`).
+A pure core: functions here take plain values (metrics, artifact names) and
+return `GateResult`s; this module holds the result types and the gates to
+Staging, `attrition.registry.production_gates` those to Production. Collecting
+the evidence from MLflow is the registry's job (`attrition.registry.transitions`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from attrition.config import GateThresholds
 
 FAIRNESS_METRICS = (
@@ -23,8 +22,6 @@ FAIRNESS_METRICS = (
     "predictive_parity_difference",
 )
 DOCUMENTS = ("model_card.md", "fairness_report.html")
-REFERENCE_FILES = ("reference/features.parquet", "reference/reference.json")
-FORCEABLE_RECORDS = ("passed", "forced")
 
 
 @dataclass
@@ -272,207 +269,6 @@ def staging_gates(
         *data_quality_gates(metrics, thresholds),
         *documentation_gates(artifacts),
     ]
-
-
-@dataclass
-class ABComparison:
-    """Paired bootstrap of the ROC AUC difference (candidate - champion) on one test set."""
-
-    champion_version: str
-    candidate_auc: float
-    champion_auc: float
-    difference: float
-    low: float
-    high: float
-    resamples: int
-    rows: int
-    seed: int
-
-
-def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ROC AUC of `scores` under each row of bootstrap `weights` (resamples x rows), ties = 1/2.
-
-    Resampling with replacement is the same as weighting each row by how often
-    it was drawn, so one sort serves every resample.
-    """
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    positive = labels[order] == 1
-    w = np.atleast_2d(weights)[:, order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
-    pos = np.add.reduceat(w * positive, starts, axis=1)
-    neg = np.add.reduceat(w * ~positive, starts, axis=1)
-    neg_below = np.cumsum(neg, axis=1) - neg
-    numerator = (pos * (neg_below + 0.5 * neg)).sum(axis=1)
-    denominator = pos.sum(axis=1) * neg.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
-
-
-def paired_bootstrap_auc(
-    labels: np.ndarray,
-    candidate: np.ndarray,
-    champion: np.ndarray,
-    *,
-    champion_version: str = "",
-    resamples: int = 1000,
-    seed: int = 0,
-) -> ABComparison:
-    """Compare two models' ROC AUC on the same rows with a paired bootstrap (95% interval)."""
-    y = np.asarray(labels).astype(int)
-    a = np.asarray(candidate, dtype=float)
-    b = np.asarray(champion, dtype=float)
-    if not (len(y) == len(a) == len(b)) or len(y) == 0:
-        raise ValueError("labels and both score vectors must have the same, non-zero length")
-    if len(np.unique(y)) != 2:
-        raise ValueError("the evaluation labels must contain both classes")
-    ones = np.ones((1, len(y)))
-    auc_a = float(weighted_auc(a, y, ones)[0])
-    auc_b = float(weighted_auc(b, y, ones)[0])
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=resamples).astype(float)
-    diff = weighted_auc(a, y, weights) - weighted_auc(b, y, weights)
-    low, high = np.nanpercentile(diff, [2.5, 97.5])
-    return ABComparison(
-        champion_version=champion_version,
-        candidate_auc=auc_a,
-        champion_auc=auc_b,
-        difference=auc_a - auc_b,
-        low=float(low),
-        high=float(high),
-        resamples=resamples,
-        rows=len(y),
-        seed=seed,
-    )
-
-
-def ab_gate(
-    comparison: ABComparison | None, margin: float, problem: str | None = None
-) -> GateResult:
-    """Non-inferiority: the lower end of the 95% interval of the AUC difference > -margin.
-
-    Without a champion there is nothing to compare (first deployment): reported, not gated.
-    `problem` reports why the comparison could not be made (fails the gate).
-    """
-    name = "production.ab_comparison"
-    if problem is not None:
-        return GateResult(name, None, -margin, ">", False, f"A/B comparison failed: {problem}")
-    if comparison is None:
-        return GateResult(
-            name,
-            None,
-            -margin,
-            ">",
-            None,
-            "No champion to compare against (first deployment): reported, not gated",
-        )
-    c = comparison
-    passed = c.low > -margin
-    verdict = "not worse than" if passed else "possibly worse than"
-    message = (
-        f"ROC AUC {c.candidate_auc:.3f} vs champion v{c.champion_version} {c.champion_auc:.3f} "
-        f"on {c.rows} test rows: difference {c.difference:+.3f}, 95% paired-bootstrap interval "
-        f"[{c.low:+.3f}, {c.high:+.3f}] ({c.resamples} resamples); lower end "
-        f"{'>' if passed else '<='} -{margin:g}, so the candidate is {verdict} the champion"
-    )
-    return GateResult(name, round(c.low, 6), -margin, ">", passed, message)
-
-
-def staging_record_gate(current_stage: str, record: str | None) -> GateResult:
-    """The version is in Staging with a passing (or forced) Staging gate record."""
-    name = "production.staging_record"
-    value = f"{current_stage}/{record or 'no record'}"
-    passed = current_stage == "Staging" and record in FORCEABLE_RECORDS
-    if passed:
-        message = f"In Staging with a {record} Staging gate record"
-    elif current_stage != "Staging":
-        message = f"The version is in {current_stage}, not Staging: promote it to Staging first"
-    else:
-        message = f"In Staging but its Staging gate record is '{record or 'missing'}'"
-    return GateResult(name, value, "Staging/passed", None, passed, message)
-
-
-def review_gate(decision: str | None, reason: str | None = None) -> GateResult:
-    """A version rejected in review stays out of Production."""
-    name = "production.review"
-    if decision == "rejected":
-        why = f": {reason}" if reason else ""
-        return GateResult(name, "rejected", "not rejected", None, False, f"Rejected in review{why}")
-    if decision == "approved":
-        return GateResult(name, "approved", "not rejected", None, True, "Approved in review")
-    return GateResult(
-        name, "not reviewed", "not rejected", None, True, "No review recorded (not rejected)"
-    )
-
-
-def reference_gate(artifacts: Collection[str]) -> GateResult:
-    """The monitoring reference (features sample and reference.json) is stored with the version."""
-    missing = [p for p in REFERENCE_FILES if p not in artifacts]
-    passed = not missing
-    message = (
-        "The monitoring reference is stored with the version"
-        if passed
-        else f"The monitoring reference is incomplete: missing {', '.join(missing)}"
-    )
-    return GateResult(
-        "production.monitoring_reference",
-        "present" if passed else "missing",
-        "present",
-        None,
-        passed,
-        message,
-    )
-
-
-def rollback_gate(
-    champion: str | None,
-    archived_target: str | None,
-    ever_in_production: bool,
-    first_deployment: bool,
-) -> GateResult:
-    """A rollback target exists, or this is (explicitly) the first deployment."""
-    name = "production.rollback_target"
-    if champion is not None:
-        return GateResult(
-            name,
-            f"v{champion}",
-            "exists",
-            None,
-            True,
-            f"Current champion v{champion} becomes the rollback target",
-        )
-    if archived_target is not None:
-        return GateResult(
-            name,
-            f"v{archived_target}",
-            "exists",
-            None,
-            True,
-            f"Previous Production version v{archived_target} (Archived) is the rollback target",
-        )
-    if first_deployment or not ever_in_production:
-        how = (
-            "declared with --first-deployment"
-            if first_deployment
-            else "no version was ever in Production"
-        )
-        return GateResult(
-            name,
-            "first deployment",
-            "exists",
-            None,
-            True,
-            f"First deployment ({how}): no rollback target",
-        )
-    return GateResult(
-        name,
-        "none",
-        "exists",
-        None,
-        False,
-        "No rollback target: no champion and no archived Production version "
-        "(pass --first-deployment to deploy without one)",
-    )
 
 
 def build_report(

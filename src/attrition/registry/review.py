@@ -23,7 +23,8 @@ from attrition.config import GateThresholds
 from attrition.registry.ab import ab_compare
 from attrition.registry.audit import AuditEvent, latest_gate_reports, read_trail
 from attrition.registry.compare import ArtifactEntry, download_bytes, download_text, run_artifacts
-from attrition.registry.gates import ABComparison, GateResult, ab_gate, utc_now
+from attrition.registry.gates import GateResult, utc_now
+from attrition.registry.production_gates import ABComparison, ab_gate
 from attrition.registry.transitions import evaluate_gates
 from attrition.registry.versions import REVIEW_TAG, get_version, run_id_of, stage_of
 

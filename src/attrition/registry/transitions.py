@@ -15,19 +15,15 @@ from attrition.config import GateThresholds
 from attrition.errors import RegistryError
 from attrition.registry.ab import ab_compare
 from attrition.registry.audit import AuditEvent, append_event, event_for, store_gate_report
-from attrition.registry.gates import (
-    GateReport,
-    GateResult,
+from attrition.registry.gates import GateReport, GateResult, build_report, staging_gates, utc_now
+from attrition.registry.lock import registry_lock
+from attrition.registry.production_gates import (
     ab_gate,
-    build_report,
     reference_gate,
     review_gate,
     rollback_gate,
-    staging_gates,
     staging_record_gate,
-    utc_now,
 )
-from attrition.registry.lock import registry_lock
 from attrition.registry.versions import (
     ALIASES,
     LEFT_PRODUCTION_TAG,
