@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from attrition.stats import METRIC_NAMES
+from attrition.stats import METRIC_NAMES, Confusion, decision_metrics, pair_counts
 
 # PR AUC needs a ranking of realised outcomes; every other metric has an expected value.
 ESTIMATED = tuple(name for name in METRIC_NAMES if name != "pr_auc")
@@ -49,47 +49,27 @@ def expected_roc_auc(proba: np.ndarray) -> float:
     p = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
     if p.size < 2:
         return math.nan
-    order = np.argsort(p, kind="mergesort")
-    s = p[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
-    pos = np.add.reduceat(s, starts)
-    neg = np.add.reduceat(1 - s, starts)
-    below = np.cumsum(neg) - neg
+    numerator, denominator = pair_counts(p, p, 1 - p)
+    s = np.sort(p)
     self_pairs = float(np.sum(s * (1 - s)))
-    numerator = float(np.sum(pos * (below + 0.5 * neg))) - 0.5 * self_pairs
-    denominator = float(pos.sum() * neg.sum()) - self_pairs
-    return _ratio(numerator, denominator)
+    return _ratio(float(numerator[0]) - 0.5 * self_pairs, float(denominator[0]) - self_pairs)
 
 
 def estimate_metrics(proba: np.ndarray, decision: np.ndarray) -> dict[str, float]:
     """Estimated metrics (same names as the training run's test metrics) plus counts."""
     c = expected_confusion(proba, decision)
+    counts = Confusion(*(np.array([c[k]]) for k in ("tp", "fp", "fn", "tn")))
     n = c["tp"] + c["fp"] + c["fn"] + c["tn"]
-    tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
-    leavers, stayers = tp + fn, tn + fp
-    precision = {1: _ratio(tp, tp + fp), 0: _ratio(tn, tn + fn)}
-    recall = {1: _ratio(tp, leavers), 0: _ratio(tn, stayers)}
-    f1 = {1: _ratio(2 * tp, 2 * tp + fp + fn), 0: _ratio(2 * tn, 2 * tn + fn + fp)}
-    weights = {1: _ratio(leavers, n), 0: _ratio(stayers, n)}
-
-    def weighted(values: dict[int, float]) -> float:
-        # sklearn's zero_division=0 convention: an undefined class score counts as 0
-        return sum(weights[k] * (0.0 if math.isnan(v) else v) for k, v in values.items())
-
+    leavers = c["tp"] + c["fn"]
     p = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
+    found = {name: float(value[0]) for name, value in decision_metrics(counts).items()}
+    found["roc_auc"] = expected_roc_auc(p)
+    found["brier"] = float(np.mean(p * (1 - p))) if p.size else math.nan
     return {
-        "accuracy": _ratio(tp + tn, n),
-        "roc_auc": expected_roc_auc(p),
-        "brier": float(np.mean(p * (1 - p))) if p.size else math.nan,
-        "precision_weighted": weighted(precision),
-        "recall_weighted": weighted(recall),
-        "f1_weighted": weighted(f1),
-        "precision_attrition": 0.0 if math.isnan(precision[1]) else precision[1],
-        "recall_attrition": 0.0 if math.isnan(recall[1]) else recall[1],
-        "f1_attrition": 0.0 if math.isnan(f1[1]) else f1[1],
+        **{name: found[name] for name in ESTIMATED},
         "expected_leavers": leavers,
         "expected_leaver_rate": _ratio(leavers, n),
-        "flagged_rate": _ratio(tp + fp, n),
+        "flagged_rate": _ratio(c["tp"] + c["fp"], n),
         "rows": float(n),
     }
 
