@@ -2,7 +2,7 @@
 
 Each command lives in `attrition.commands.<group>`; this module only mounts
 them. Every failure ends in one line on stderr and a non-zero exit, never a
-traceback.
+traceback: 1 for a failure, 2 for a mistake on the command line.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from attrition.commands.common import OneLineUsageGroup
 from attrition.commands.data import data_app
 from attrition.commands.doctor import doctor_app
 from attrition.commands.models import models_app
@@ -21,6 +22,7 @@ from attrition.commands.train import train_app
 from attrition.commands.ui import ui_app
 
 app = typer.Typer(
+    cls=OneLineUsageGroup,
     help="Employee attrition: train, review, promote, serve and monitor models in MLflow.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

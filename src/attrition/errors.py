@@ -33,5 +33,9 @@ class MonitorError(AttritionError):
     """A monitoring check that cannot run; the message says what is missing."""
 
 
+class ServingError(AttritionError):
+    """A model version that cannot be served; the message names the version and why."""
+
+
 class BatchInputError(DataError):
     """A batch-scoring input that cannot be scored at all (not a row-level reject)."""

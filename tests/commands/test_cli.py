@@ -78,7 +78,10 @@ def test_unreachable_database(mlflow_store: str) -> None:
 
 def test_bad_mitigation_value(mlflow_store: str) -> None:
     result = runner.invoke(app, ["train", "--mitigate", "magic"])
-    assert result.exit_code == 1 and "--mitigate" in result.output
+    assert result.exit_code == 2 and "--mitigate" in result.output
+    assert "'demographic_parity', 'equalized_odds'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert registered_versions(mlflow_store) == 0
 
 
 def test_generate_then_validate(tmp_path: Path) -> None:

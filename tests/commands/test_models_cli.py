@@ -133,8 +133,6 @@ def test_list_describe_and_rollback(cli: CliRunner, store: Store) -> None:
             ],
             "no registered model named 'no_such_model'",
         ),
-        (["transition-stage", "--version", "1", "--stage", "Live"], "unknown stage 'Live'"),
-        (["transition-stage", "--stage", "Staging"], "--version is required"),
     ],
 )
 def test_errors_are_one_line_without_traceback(
@@ -144,6 +142,41 @@ def test_errors_are_one_line_without_traceback(
     assert code == 1
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["transition-stage", "--version", "1", "--stage", "Live"],
+            "Invalid value for '--stage': 'Live' is not one of 'staging', 'production', 'archived'",
+        ),
+        (["transition-stage", "--stage", "Staging"], "Missing option '--version'"),
+        (
+            ["transition-stage", "--version", "1"],
+            "Missing option '--stage'. Choose from: staging, production, archived",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(
+    cli: CliRunner, args: list[str], message: str
+) -> None:
+    code, out, err = run(cli, *args)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Usage:" not in out + err and "Traceback" not in out + err
+
+
+def test_model_name_is_accepted_under_both_spellings(cli: CliRunner, store: Store) -> None:
+    name = store.new_model()
+    version = store.make_version(name)
+    code, out, _ = run(
+        cli, "transition-stage", "--name", name, "--version", version, "--stage", "staging"
+    )
+    assert code == 0 and f"{name} version {version}: None -> Staging" in out
+    for spelling in ("--name", "--model-name"):
+        code, out, _ = run(cli, "describe", spelling, name)
+        assert code == 0 and f"{name}: versions" in out
 
 
 def test_unknown_version_is_one_line(cli: CliRunner, store: Store) -> None:

@@ -237,6 +237,7 @@ def test_the_seed_script_wraps_compare(trained: Trained) -> None:
     [
         (["review", "--version", "99"], "has no version '99'"),
         (["review", "--version", "1", "--name", "nope"], "no registered model named 'nope'"),
+        (["review", "--version", "1", "--model-name", "nope"], "no registered model named 'nope'"),
         (["review", "--version", "1", "--approve"], "--approve needs --reason"),
         (["review", "--version", "1", "--approve", "--reject", "--reason", "x"], "choose one"),
         (["compare", "--run-ids", "RUN1,deadbeef"], "unknown run id(s): deadbeef"),
@@ -250,3 +251,17 @@ def test_errors_are_one_line(trained: Trained, args: list[str], expected: str) -
     assert expected in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert "Traceback" not in stdout + stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["review"], "Missing option '--version'"),
+        (["compare"], "Missing option '--run-ids'"),
+    ],
+)
+def test_missing_required_options_are_one_line_usage_errors(args: list[str], expected: str) -> None:
+    code, stdout, stderr = invoke(review_app, *args)
+    assert code == 2
+    assert expected in stderr and len(stderr.strip().splitlines()) == 1
+    assert "Usage:" not in stdout + stderr

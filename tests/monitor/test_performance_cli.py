@@ -115,4 +115,4 @@ def test_bad_period_is_refused(scene: Scene) -> None:
     path = scene.folder / "x.csv"
     path.write_text("employee_id,left,date\n1,no,2025-01-01\n")
     result = invoke("performance", "--outcomes", str(path), "--period", "fortnight")
-    assert result.exit_code == 1 and "--period" in result.output
+    assert result.exit_code == 2 and "--period" in result.output

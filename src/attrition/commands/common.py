@@ -1,7 +1,8 @@
-"""What every command shares: consoles, settings, progress, and one-line errors.
+"""What every command shares: consoles, settings, options, progress, and one-line errors.
 
 Commands read settings once, call the core, and print. Every failure ends in one
-line on stderr and exit code 1, never a traceback (ATTRITION_DEBUG=1 shows it).
+line on stderr and exit code 1, never a traceback (ATTRITION_DEBUG=1 shows it); a
+bad or missing option value is one line too, with the usage-error exit code 2.
 """
 
 from __future__ import annotations
@@ -11,19 +12,54 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from attrition.config import Settings
-from attrition.errors import ConfigError
+from attrition.errors import AttritionError
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+
+class Stage(StrEnum):
+    """Registry stages a version can be moved to (`registry.versions.STAGES`)."""
+
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+
+class Mitigation(StrEnum):
+    """Fairness mitigation constraints (`mitigation.CONSTRAINTS`)."""
+
+    DEMOGRAPHIC_PARITY = "demographic_parity"
+    EQUALIZED_ODDS = "equalized_odds"
+
+
+class Period(StrEnum):
+    """Calendar periods realised performance is grouped by (`monitor.segments.PERIODS`)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class LogLevel(StrEnum):
+    """Log levels of the prediction server."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
 
 DataOption = Annotated[
     str | None,
@@ -35,6 +71,10 @@ DataOption = Annotated[
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Dataset config (YAML). Default: the IBM HR schema."),
+]
+ModelNameOption = Annotated[
+    str | None,
+    typer.Option("--name", "--model-name", help="Registered model name. Default: settings."),
 ]
 
 # Piped output (logs, CI, scripts) gets wide tables instead of truncated cells.
@@ -73,13 +113,11 @@ def one_line_errors() -> Iterator[None]:
     """Turn any failure inside a command into one line and exit code 1."""
     from mlflow.exceptions import MlflowException
 
-    from attrition.errors import DataError, RegistryError
-
     try:
         yield
     except typer.Exit:
         raise
-    except (DataError, ConfigError, RegistryError, FileNotFoundError, PermissionError) as exc:
+    except (AttritionError, FileNotFoundError, PermissionError) as exc:
         raise fail(first_line(exc)) from None
     except MlflowException as exc:
         raise fail(f"MLflow: {first_line(exc)}") from None
@@ -91,6 +129,27 @@ def one_line_errors() -> Iterator[None]:
         raise fail(
             f"{type(exc).__name__}: {first_line(exc)} (set ATTRITION_DEBUG=1 for details)"
         ) from None
+
+
+class OneLineUsageGroup(TyperGroup):
+    """A command group whose commands report a bad or missing option value in one line.
+
+    Typer would print the usage, a hint and a boxed message; the rest of the CLI
+    speaks in one line, so this does too, keeping the usage-error exit code (2).
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        # A subcommand parses its options inside its group's invoke.
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            # The choice list of a missing option is spread over indented lines, and
+            # Typer's value check puts pydantic's "Value error, " before its sentence.
+            message = " ".join(exc.format_message().replace("Value error, ", "").split())
+            if exc.ctx is not None:
+                message = f"{message.rstrip('.')} (see '{exc.ctx.command_path} --help')"
+            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+            raise typer.Exit(code=exc.exit_code) from None
 
 
 @contextmanager

@@ -8,10 +8,19 @@ from typing import Annotated
 
 import typer
 
-from attrition.commands.common import ConfigOption, err, fail, one_line_errors, out
+from attrition.commands.common import (
+    ConfigOption,
+    OneLineUsageGroup,
+    err,
+    fail,
+    one_line_errors,
+    out,
+)
 from attrition.config import load_dataset_config
 
-data_app = typer.Typer(help="Generate and validate HR data.", no_args_is_help=True)
+data_app = typer.Typer(
+    cls=OneLineUsageGroup, help="Generate and validate HR data.", no_args_is_help=True
+)
 
 
 @data_app.command("generate")

@@ -1,6 +1,7 @@
 """`attrition models`: list, describe, gated stage transitions and rollback.
 
-Thin layer: read settings once, call `attrition.registry.transitions`, print Rich tables.
+Thin layer: read settings once, call `attrition.registry.transitions` and
+`attrition.registry.overview`, print Rich tables.
 Every failure is one line on stderr and exit code 1, never a traceback.
 """
 
@@ -13,6 +14,9 @@ import typer
 from rich.table import Table
 
 from attrition.commands.common import (
+    ModelNameOption,
+    OneLineUsageGroup,
+    Stage,
     current_actor,
     err,
     fail,
@@ -25,8 +29,10 @@ from attrition.config import load_gate_thresholds
 
 if TYPE_CHECKING:
     from attrition.registry.gates import GateReport
+    from attrition.registry.overview import ModelOverview
 
 models_app = typer.Typer(
+    cls=OneLineUsageGroup,
     help="Registry: list, describe, promote through quality gates, roll back.",
     no_args_is_help=True,
 )
@@ -46,6 +52,19 @@ def _num(value: Any, spec: str = ".3f") -> str:
     return "" if value is None else str(value)
 
 
+def _table(title: str, columns: tuple[str, ...], *, fold: bool = False) -> Table:
+    """A titled table; `fold` wraps long cells instead of cutting them."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold" if fold else "ellipsis")
+    return table
+
+
+def _bar(comparison: str | None, threshold: Any) -> str:
+    """What a gate needs, such as `> 0.85`."""
+    return f"{comparison or ''} {_num(threshold, 'g')}".strip()
+
+
 def _verdict(passed: bool | None) -> str:
     if passed is None:
         return "[dim]info[/]"
@@ -54,18 +73,16 @@ def _verdict(passed: bool | None) -> str:
 
 def gate_table(report: GateReport) -> Table:
     """Every gate of one transition attempt, with value, threshold and verdict."""
-    table = Table(
-        title=f"{report.model_name} v{report.version}: {report.from_stage} -> {report.target_stage}"
+    table = _table(
+        f"{report.model_name} v{report.version}: {report.from_stage} -> {report.target_stage}",
+        ("gate", "value", "threshold", "result", "detail"),
+        fold=True,
     )
-    for column in ("gate", "value", "threshold", "result", "detail"):
-        table.add_column(column, overflow="fold")
     for r in report.results:
-        threshold = f"{r.comparison or ''} {_num(r.threshold, 'g')}".strip()
-        table.add_row(r.name, _num(r.value), threshold, _verdict(r.passed), r.message)
+        table.add_row(
+            r.name, _num(r.value), _bar(r.comparison, r.threshold), _verdict(r.passed), r.message
+        )
     return table
-
-
-ModelName = Annotated[str | None, typer.Option("--name", help="Registered model name.")]
 
 
 @models_app.command("list")
@@ -80,16 +97,10 @@ def list_models() -> None:
             out.print("No registered models yet: run `attrition train`.")
             return
         for model in models:
-            table = Table(title=model.name)
-            for column in (
-                "version",
-                "stage",
-                "aliases",
-                "created (UTC)",
-                "run id",
-                "test ROC AUC",
-            ):
-                table.add_column(column)
+            table = _table(
+                model.name,
+                ("version", "stage", "aliases", "created (UTC)", "run id", "test ROC AUC"),
+            )
             for row in version_rows(client, model.name):
                 table.add_row(
                     row.version,
@@ -102,98 +113,79 @@ def list_models() -> None:
             out.print(table)
 
 
+def _versions_table(overview: ModelOverview) -> Table:
+    from attrition.registry.versions import REVIEW_TAG
+
+    table = _table(
+        f"{overview.name}: versions",
+        ("version", "stage", "aliases", "created (UTC)", "test ROC AUC", "review", "run id"),
+    )
+    for row in overview.versions:
+        table.add_row(
+            row.version,
+            row.stage,
+            ", ".join(row.aliases),
+            _when(row.created),
+            _num(row.test_roc_auc),
+            row.tags.get(REVIEW_TAG, ""),
+            row.run_id or "",
+        )
+    return table
+
+
+def _gates_table(overview: ModelOverview) -> Table:
+    table = _table(
+        f"{overview.name}: latest gate results per version and target stage",
+        ("version", "to", "when (UTC)", "outcome", "gates", "failing gates (value vs threshold)"),
+        fold=True,
+    )
+    for attempt in overview.gates:
+        failing = [
+            f"{g.name}={_num(g.value)} (needs {_bar(g.comparison, g.threshold)})"
+            for g in attempt.failing
+        ]
+        table.add_row(
+            attempt.version,
+            attempt.stage,
+            _when(attempt.at),
+            attempt.outcome,
+            f"{attempt.passed}/{attempt.gated} passed",
+            "; ".join(failing),
+        )
+    return table
+
+
+def _trail_table(overview: ModelOverview) -> Table:
+    table = Table(title=f"{overview.name}: audit trail")
+    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("who", no_wrap=True)
+    table.add_column("v", no_wrap=True)
+    for column in ("change", "outcome", "why"):
+        table.add_column(column, overflow="fold")
+    for entry in overview.trail:
+        table.add_row(
+            _when(entry.at), entry.actor, entry.version, entry.change, entry.outcome, entry.reason
+        )
+    return table
+
+
 @models_app.command("describe")
-def describe(name: ModelName = None) -> None:
+def describe(name: ModelNameOption = None) -> None:
     """One model's versions, stages, aliases, latest gate results and audit trail."""
     with one_line_errors():
-        from attrition.registry.audit import latest_gate_reports, read_trail
-        from attrition.registry.versions import REVIEW_TAG, version_rows
+        from attrition.registry.overview import model_overview
 
         conf = settings()
-        name = name or conf.model_name
-        client = registry_client(conf)
-        rows = version_rows(client, name)
-        table = Table(title=f"{name}: versions")
-        for column in (
-            "version",
-            "stage",
-            "aliases",
-            "created (UTC)",
-            "test ROC AUC",
-            "review",
-            "run id",
-        ):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(
-                row.version,
-                row.stage,
-                ", ".join(row.aliases),
-                _when(row.created),
-                _num(row.test_roc_auc),
-                row.tags.get(REVIEW_TAG, ""),
-                row.run_id or "",
-            )
-        out.print(table)
-
-        gates = Table(title=f"{name}: latest gate results per version and target stage")
-        for column in (
-            "version",
-            "to",
-            "when (UTC)",
-            "outcome",
-            "gates",
-            "failing gates (value vs threshold)",
-        ):
-            gates.add_column(column, overflow="fold")
-        for row in rows:
-            for stage, report in sorted(latest_gate_reports(row.tags).items()):
-                failing = [
-                    f"{r['name']}={_num(r['value'])} "
-                    f"(needs {r['comparison'] or ''} {_num(r['threshold'], 'g')})"
-                    for r in report.get("results", [])
-                    if r.get("passed") is False
-                ]
-                gated = [r for r in report.get("results", []) if r.get("passed") is not None]
-                ok = sum(1 for r in gated if r.get("passed"))
-                gates.add_row(
-                    row.version,
-                    stage,
-                    _when(report.get("timestamp")),
-                    report.get("outcome", ""),
-                    f"{ok}/{len(gated)} passed",
-                    "; ".join(failing),
-                )
-        out.print(gates)
-
-        trail = Table(title=f"{name}: audit trail")
-        trail.add_column("when (UTC)", no_wrap=True)
-        trail.add_column("who", no_wrap=True)
-        trail.add_column("v", no_wrap=True)
-        for column in ("change", "outcome", "why"):
-            trail.add_column(column, overflow="fold")
-        for event in read_trail(client, name):
-            outcome = event.outcome + (" (forced)" if event.forced else "")
-            if event.gates:
-                outcome += f"; {event.gates.split(' (')[0]}"
-            trail.add_row(
-                _when(event.at),
-                event.actor,
-                event.version,
-                f"{event.action}: {event.from_stage} -> {event.to_stage}",
-                outcome,
-                event.reason or "",
-            )
-        out.print(trail)
+        overview = model_overview(registry_client(conf), name or conf.model_name)
+        for table in (_versions_table(overview), _gates_table(overview), _trail_table(overview)):
+            out.print(table)
 
 
 @models_app.command("transition-stage")
 def transition_stage(
-    model_name: Annotated[
-        str | None, typer.Option("--model-name", help="Registered model name.")
-    ] = None,
-    version: Annotated[str, typer.Option("--version", help="Model version number.")] = "",
-    stage: Annotated[str, typer.Option("--stage", help="Staging, Production or Archived.")] = "",
+    version: Annotated[str, typer.Option("--version", help="Model version number.")],
+    stage: Annotated[Stage, typer.Option("--stage", case_sensitive=False, help="Target stage.")],
+    model_name: ModelNameOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Override failing gates (needs --reason).")
     ] = False,
@@ -208,13 +200,8 @@ def transition_stage(
     """Move a version to a stage through its quality gates; refused if any gate fails."""
     with one_line_errors():
         from attrition.registry.transitions import TransitionRefused, transition
-        from attrition.registry.versions import normalise_stage
 
-        if not version.strip():
-            raise fail("--version is required")
-        if not stage.strip():
-            raise fail("--stage is required (Staging, Production or Archived)")
-        target = normalise_stage(stage)
+        target = stage.value
         if force and not (reason and reason.strip()):
             raise fail("--force needs --reason: say why the gates are overridden")
         conf = settings()
@@ -236,10 +223,9 @@ def transition_stage(
         except TransitionRefused as refused:
             out.print(gate_table(refused.report))
             for r in refused.report.failures:
-                threshold = f"{r.comparison or ''} {_num(r.threshold, 'g')}".strip()
                 err.print(
                     f"refused: {r.name} = {_num(r.value) or 'missing'} "
-                    f"(needs {threshold}): {r.message}",
+                    f"(needs {_bar(r.comparison, r.threshold)}): {r.message}",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,
@@ -257,7 +243,7 @@ def transition_stage(
 
 @models_app.command("rollback")
 def rollback_command(
-    name: ModelName = None,
+    name: ModelNameOption = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
     ] = None,

@@ -3,22 +3,33 @@
 Thin layer over `attrition.monitor`: read settings once, run the check, print a
 short summary. Every failure is one line on stderr and exit code 1; `monitor run`
 exits with the job's code (0 ok, 2 alert, 3 candidate staged, 4 candidate refused).
+A mistyped command line also exits 2 (the usage-error code), before anything runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from attrition.commands.common import (
+    OneLineUsageGroup,
+    Period,
+    err,
+    fail,
+    one_line_errors,
+    out,
+    progress_bar,
+    settings,
+)
 
 if TYPE_CHECKING:
     from attrition.monitor.checks import CheckOutcome
     from attrition.monitor.job import JobSummary
 
 monitor_app = typer.Typer(
+    cls=OneLineUsageGroup,
     help="Monitoring: drift, realised performance, latency and the retraining job.",
     no_args_is_help=True,
 )
@@ -38,29 +49,13 @@ VersionOption = Annotated[
 
 def _check_file(path: str | None, option: str) -> None:
     """Fail at once on a missing input file, before any slow import or worker start."""
-    from attrition.commands.common import fail
     from attrition.data.load import is_sql_url
 
     if path is not None and not is_sql_url(path) and not Path(path).exists():
         raise fail(f"{option} {path}: file not found")
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """The CLI's one-line errors, plus the monitoring package's own error type."""
-    from attrition.commands.common import fail, one_line_errors
-    from attrition.errors import MonitorError
-
-    with one_line_errors():
-        try:
-            yield
-        except MonitorError as exc:
-            raise fail(str(exc)) from None
-
-
 def _report(outcome: CheckOutcome, experiment: str) -> None:
-    from attrition.commands.common import err, out
-
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     out.print(f"Logged to MLflow run {outcome.run_id} (experiment '{experiment}').")
@@ -88,8 +83,7 @@ def drift(
 
     _check_file(current, "--current")
     # First: the worker imports Evidently (seconds) while this process reads and scores.
-    with EvidentlyWorker() as worker, _errors():
-        from attrition.commands.common import out, settings
+    with EvidentlyWorker() as worker, one_line_errors():
         from attrition.monitor import checks
         from attrition.monitor.rules import load_monitoring_config
         from attrition.monitor.runs import experiment_name
@@ -133,23 +127,25 @@ def performance(
     version: VersionOption = None,
     config: ConfigOption = None,
     period: Annotated[
-        str | None, typer.Option(help="Group by day, week or month of the prediction date.")
+        Period | None, typer.Option(help="Group by this period of the prediction date.")
     ] = None,
 ) -> None:
     """Realised performance: outcomes joined to the predictions that were served."""
     _check_file(outcomes, "--outcomes")
-    with _errors():
-        from attrition.commands.common import fail, out, settings
+    with one_line_errors():
         from attrition.monitor import checks
         from attrition.monitor.rules import load_monitoring_config
         from attrition.monitor.runs import experiment_name
 
-        if period is not None and period not in ("day", "week", "month"):
-            raise fail(f"--period: unknown value '{period}' (use day, week or month)")
         rules = load_monitoring_config(config)
         conf = settings()
         outcome = checks.performance(
-            conf, rules, outcomes=outcomes, version=version, out=out_dir, period=period
+            conf,
+            rules,
+            outcomes=outcomes,
+            version=version,
+            out=out_dir,
+            period=period.value if period else None,
         )
         result = outcome.performance
         assert result is not None
@@ -175,7 +171,6 @@ def _print_summary(summary: JobSummary) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from attrition.commands.common import err, out
     from attrition.monitor.job import EXIT_CODES
 
     table = Table(title=f"Monitoring {summary.model_name} version {summary.champion_version}")
@@ -241,8 +236,7 @@ def run(
 
     for path, option in ((data, "--data"), (current, "--current"), (outcomes, "--outcomes")):
         _check_file(path, option)
-    with EvidentlyWorker() as worker, _errors():
-        from attrition.commands.common import progress_bar, settings
+    with EvidentlyWorker() as worker, one_line_errors():
         from attrition.monitor.job import JobOptions, run_job
         from attrition.monitor.rules import load_monitoring_config
 

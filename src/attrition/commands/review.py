@@ -1,14 +1,12 @@
 """`attrition review` and `attrition compare`: the staging review and the run comparison.
 
 Thin layer: settings read once, the core in `attrition.registry.review` and
-`attrition.registry.compare`,
-HTML from `attrition.reports`. Every failure is one line on stderr and exit code 1.
+`attrition.registry.compare`, HTML from `attrition.reports`. Every failure is one
+line on stderr and exit code 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +14,11 @@ import typer
 from rich.table import Table
 
 from attrition.commands.common import (
+    ModelNameOption,
+    OneLineUsageGroup,
     current_actor,
     err,
     fail,
-    first_line,
     one_line_errors,
     out,
     registry_client,
@@ -28,22 +27,11 @@ from attrition.commands.common import (
 from attrition.config import load_gate_thresholds
 
 review_app = typer.Typer(
+    cls=OneLineUsageGroup,
     help="Staging review report and run comparison.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """One line and exit 1 for any failure, including the review and comparison cores'."""
-    from attrition.errors import CompareError
-
-    with one_line_errors():
-        try:
-            yield
-        except CompareError as exc:
-            raise fail(first_line(exc)) from None
 
 
 def _write(path: Path, html: str) -> Path:
@@ -55,10 +43,8 @@ def _write(path: Path, html: str) -> Path:
 
 @review_app.command("review")
 def review(
-    version: Annotated[str, typer.Option("--version", help="Model version to review.")] = "",
-    name: Annotated[
-        str | None, typer.Option("--name", help="Registered model name (default: settings).")
-    ] = None,
+    version: Annotated[str, typer.Option("--version", help="Model version to review.")],
+    name: ModelNameOption = None,
     approve: Annotated[
         bool, typer.Option("--approve", help="Record approval (needs --reason).")
     ] = False,
@@ -74,13 +60,11 @@ def review(
     ),
 ) -> None:
     """Write the staging review report of a version; optionally record approve/reject."""
-    with _errors():
+    with one_line_errors():
         from attrition.registry.review import gather_review, log_review_report
         from attrition.registry.transitions import record_review
         from attrition.reports.review_report import render_review_report
 
-        if not version.strip():
-            raise fail("--version is required")
         if approve and reject:
             raise fail("choose one of --approve and --reject")
         decision = "approve" if approve else "reject" if reject else None
@@ -130,13 +114,13 @@ def review(
 def compare(
     run_ids: Annotated[
         str, typer.Option("--run-ids", help="Two or more run ids, comma-separated: A,B[,C].")
-    ] = "",
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
         "comparison_report.html"
     ),
 ) -> None:
     """Compare training runs: params, metrics, artifacts and overlaid ROC curves."""
-    with _errors():
+    with one_line_errors():
         from attrition.registry.compare import gather_runs, parse_run_ids
         from attrition.reports.comparison_report import render_comparison
 

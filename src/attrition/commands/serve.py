@@ -14,9 +14,20 @@ from typing import Annotated, Any
 
 import typer
 
-from attrition.commands.common import err, fail, one_line_errors, out, settings
+from attrition.commands.common import (
+    LogLevel,
+    OneLineUsageGroup,
+    err,
+    fail,
+    one_line_errors,
+    out,
+    registry_client,
+    settings,
+)
 
-serve_app = typer.Typer(help="Serve the champion model: HTTP API and batch scoring.")
+serve_app = typer.Typer(
+    cls=OneLineUsageGroup, help="Serve the champion model: HTTP API and batch scoring."
+)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -44,7 +55,7 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request line (costs latency).")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.INFO,
 ) -> None:
     """Serve the registry's champion over HTTP (predict, batch, health, metrics)."""
     with one_line_errors():
@@ -54,8 +65,6 @@ def serve(
 
         conf = settings()
         options = ServingOptions()
-        if log_level not in ("debug", "info", "warning", "error"):
-            raise fail(f"--log-level: unknown level '{log_level}'")
         if host not in LOOPBACK and not conf.api_key:
             err.print(
                 "[yellow]warning:[/] binding to a non-loopback address without an API key "
@@ -88,8 +97,8 @@ def serve(
                 port=port,
                 workers=workers,
                 access_log=access_log,
-                log_config=_log_config(log_level.upper()),
-                log_level=log_level,
+                log_config=_log_config(log_level.value.upper()),
+                log_level=log_level.value,
                 timeout_graceful_shutdown=30,
                 server_header=False,
                 **extra,
@@ -124,31 +133,20 @@ def predict(
             TimeElapsedColumn,
         )
 
-        from attrition.commands.common import registry_client
-        from attrition.errors import BatchInputError
-        from attrition.serving.batch import score_file
+        from attrition.serving.batch import score_file, scoring_version
         from attrition.serving.manager import ModelManager
-        from attrition.serving.model import ModelLoadError, load_version
+        from attrition.serving.model import load_version
 
         if not input_path.exists():
             raise fail(f"{input_path}: no such file")
         conf = settings()
         client = registry_client(conf)
+        champion = None
         if version is None:
-            version = ModelManager(conf.tracking_uri, conf.model_name).champion_version(client)
-            if version is None:
-                raise fail(
-                    f"model '{conf.model_name}' has no champion (Production) version; "
-                    "promote one or pass --version"
-                )
-            alias: str | None = "champion"
-        else:
-            alias = None
-        with err.status(f"Loading {conf.model_name} version {version}"):
-            try:
-                model = load_version(client, conf.model_name, version, alias=alias)
-            except ModelLoadError as exc:
-                raise fail(str(exc)) from None
+            champion = ModelManager(conf.tracking_uri, conf.model_name).champion_version(client)
+        chosen, alias = scoring_version(conf.model_name, version, champion)
+        with err.status(f"Loading {conf.model_name} version {chosen}"):
+            model = load_version(client, conf.model_name, chosen, alias=alias)
         if not model.scorer.compiled:
             err.print(f"[yellow]note:[/] {model.scorer.reason}", highlight=False)
         with Progress(
@@ -163,24 +161,15 @@ def predict(
             def update(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            try:
-                summary = score_file(
-                    model,
-                    input_path,
-                    output_path,
-                    explain=explain,
-                    chunk_rows=chunk_rows,
-                    progress=update,
-                )
-            except BatchInputError as exc:
-                raise fail(str(exc)) from None
-        bands = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_band.items()))
-        out.print(
-            f"Scored {summary.scored:,} of {summary.rows:,} rows with {conf.model_name} "
-            f"version {summary.model_version} in {summary.seconds:.1f} s -> {output_path}"
-            + (f" ({bands})" if bands else ""),
-            highlight=False,
-        )
+            summary = score_file(
+                model,
+                input_path,
+                output_path,
+                explain=explain,
+                chunk_rows=chunk_rows,
+                progress=update,
+            )
+        out.print(summary.headline(conf.model_name), highlight=False)
         if summary.rejects is not None:
             err.print(
                 f"[yellow]{summary.rejected:,} row(s) rejected[/] ({summary.problems:,} "

@@ -11,7 +11,7 @@ from rich.table import Table
 from attrition.commands.common import (
     ConfigOption,
     DataOption,
-    fail,
+    Mitigation,
     one_line_errors,
     out,
     progress_bar,
@@ -32,10 +32,7 @@ def train(
     ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
-    mitigate: Annotated[
-        str | None,
-        typer.Option(help="Fairness mitigation: demographic_parity or equalized_odds."),
-    ] = None,
+    mitigate: Annotated[Mitigation | None, typer.Option(help="Fairness mitigation.")] = None,
     gates: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
     no_profile: Annotated[
         bool, typer.Option("--no-profile", help="Skip the data profile.")
@@ -46,10 +43,6 @@ def train(
         from attrition.data.load import load_table
         from attrition.training.run import TrainOptions, run_training
 
-        if mitigate not in (None, "demographic_parity", "equalized_odds"):
-            raise fail(
-                f"--mitigate: unknown value '{mitigate}' (use demographic_parity or equalized_odds)"
-            )
         conf = settings()
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
@@ -65,7 +58,7 @@ def train(
             trials=trials or DEFAULT_TRIALS,
             seed=seed,
             experiment=experiment or conf.experiment,
-            mitigate=mitigate,
+            mitigate=mitigate.value if mitigate else None,
             profile=not no_profile,
         )
         with progress_bar() as update:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from attrition.errors import BatchInputError
+from attrition.errors import BatchInputError, RegistryError
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 
@@ -49,6 +49,32 @@ class BatchSummary:
     seconds: float = 0.0
     fast_path: bool = True
     by_band: dict[str, int] = field(default_factory=dict)
+
+    def headline(self, model_name: str) -> str:
+        """One sentence for the person who ran it: rows scored, model, time, output, bands."""
+        bands = ", ".join(f"{band} {count:,}" for band, count in sorted(self.by_band.items()))
+        return (
+            f"Scored {self.scored:,} of {self.rows:,} rows with {model_name} "
+            f"version {self.model_version} in {self.seconds:.1f} s -> {self.output}"
+            + (f" ({bands})" if bands else "")
+        )
+
+
+def scoring_version(
+    model_name: str, requested: str | None, champion: str | None
+) -> tuple[str, str | None]:
+    """The version to score with and its alias: the one requested (no alias), else the champion.
+
+    Neither a request nor a champion is a RegistryError saying how to get one.
+    """
+    if requested is not None:
+        return requested, None
+    if champion is None:
+        raise RegistryError(
+            f"model '{model_name}' has no champion (Production) version; "
+            "promote one or pass --version"
+        )
+    return champion, "champion"
 
 
 def rejects_path(output: Path) -> Path:

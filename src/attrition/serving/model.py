@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from attrition.errors import ServingError
 from attrition.serving.compiled import CompiledScorer, PipelineScorer, checked_scorer
 from attrition.serving.schemas import (
     FeatureSpec,
@@ -39,7 +40,7 @@ TOP_FACTORS = 5
 SMOKE_ROWS = 50
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(ServingError):
     """A model version could not be loaded or failed its smoke prediction."""
 
 
