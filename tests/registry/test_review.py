@@ -16,7 +16,7 @@ from attrition.errors import RegistryError
 from attrition.registry.review import IMAGES, REPORT_NAME, gather_review, log_review_report
 from attrition.registry.transitions import TransitionRefused, record_review, transition
 from attrition.registry.versions import get_version
-from attrition.reports.html import figure_png
+from attrition.reports.format import figure_png
 from attrition.reports.review_report import render_review_report
 
 THRESHOLDS = GateThresholds()

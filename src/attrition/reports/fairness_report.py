@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from attrition.fairness import (
@@ -19,17 +19,8 @@ from attrition.fairness import (
     format_metric,
     metric_key,
 )
-from attrition.reports.html import (
-    Markup,
-    Section,
-    figure_png,
-    image,
-    note,
-    page,
-    paragraph,
-    table,
-    verdict,
-)
+from attrition.reports.format import figure_png, join_words, percent
+from attrition.reports.render import Footer, render
 
 if TYPE_CHECKING:
     from attrition.mitigation import MitigationComparison
@@ -94,6 +85,18 @@ def plot_fairness(assessment: FairnessAssessment) -> Figure:
     return fig
 
 
+GROUP_HEADERS = (
+    "group",
+    "employees",
+    "leavers",
+    "selection rate",
+    "TPR",
+    "FPR",
+    "precision",
+    "gated",
+)
+
+
 def render_fairness_report(
     assessment: FairnessAssessment,
     *,
@@ -101,126 +104,70 @@ def render_fairness_report(
     version_or_run: str,
     threshold: float,
     comparison: MitigationComparison | None = None,
+    generated: datetime | None = None,
 ) -> str:
-    """Render the whole assessment as one self-contained HTML page."""
+    """The whole assessment as one self-contained HTML page (`fairness_report.html.j2`).
+
+    Shows the verdicts, per-attribute tables and readings, the chart and, when given,
+    the mitigation's cost and effect.
+    """
     overall = "PASS" if assessment.passed else "FAIL"
-    sections = [
-        Section("Verdict", _verdict_section(assessment)),
-        Section("How fairness is measured", _method(assessment, threshold)),
-    ]
-    sections += [
-        Section(f"{a.name}", _attribute_section(a, assessment)) for a in assessment.attributes
-    ]
-    chart = plot_fairness(assessment)
-    sections.append(
-        Section(
-            "Per-group chart", image(figure_png(chart), "per-group selection rate, TPR, precision")
-        )
-    )
-    if comparison is not None:
-        sections.append(Section("Mitigation: cost and effect", _mitigation_section(comparison)))
-    return page(
-        f"Fairness report: {model_name} {version_or_run}",
-        sections,
-        subtitle=f"Overall fairness gate: {overall}. Decision threshold {threshold:.3f}.",
-    )
-
-
-def _verdict_section(assessment: FairnessAssessment) -> str:
-    level = f"{assessment.confidence:.0%}"
-    rows = []
-    for attribute in assessment.attributes:
-        for metric, diff in attribute.differences.items():
-            rows.append(
-                {
-                    "metric (MLflow name)": metric_key(attribute.name, metric),
-                    "value": format_metric(diff.value),
-                    f"{level} interval": _interval_text(diff),
-                    "threshold (pass if below)": format_metric(diff.threshold),
-                    "verdict": Markup(verdict(diff.passed)),
-                }
-            )
-    failures = assessment.failures()
-    summary = (
-        paragraph("Every gated difference is below its threshold: the fairness gate passes (PASS).")
-        if assessment.passed
-        else paragraph("The fairness gate fails (FAIL): " + "; ".join(failures) + ".")
-    )
-    return summary + table(pd.DataFrame(rows))
-
-
-def _method(assessment: FairnessAssessment, threshold: float) -> str:
-    level = f"{assessment.confidence:.0%}"
-    return "".join(
-        [
-            paragraph(
-                "The model's decisions on the held-out test split are compared between groups of "
-                f"each sensitive attribute. An employee counts as flagged when the predicted "
-                f"attrition probability is at least {threshold:.3f}, the model's decision "
-                "threshold."
-            ),
-            "<ul>"
-            "<li><b>Statistical parity difference</b>: the largest minus the smallest share of "
-            "employees flagged, across groups. It asks: are some groups flagged more often?</li>"
-            "<li><b>Equal opportunity difference</b>: the same spread of the true positive rate, "
-            "the share of actual leavers that the model flagged. It asks: does the model miss "
-            "leavers more often in some groups?</li>"
-            "<li><b>Predictive parity difference</b>: the same spread of precision, the share of "
-            "flagged employees who actually left. It asks: is a flag more often wrong in some "
-            "groups?</li></ul>",
-            paragraph(
-                f"A difference passes when it is below its threshold. Groups with fewer than "
-                f"{assessment.min_group_size} employees in the test split are shown but left out "
-                f"of the gated difference ({SMALL_GROUP_NOTE}); the difference over all groups "
-                "is shown beside it. A rate that cannot be computed (no leavers, or nobody "
-                "flagged, in a group) is shown as n/a and that group is left out of that "
-                "difference; with fewer than two groups left the metric is not gated."
-            ),
-            paragraph(
-                f"The {level} intervals come from {assessment.n_boot} bootstrap resamples of the "
-                f"test split (seed {assessment.seed}). A spread between groups is never negative, "
-                "so when the true spread is small the resampled spreads tend to be larger than "
-                "the observed one; read the interval as how large the spread could plausibly be."
-            ),
-        ]
-    )
-
-
-def _attribute_section(attribute: AttributeFairness, assessment: FairnessAssessment) -> str:
-    groups = attribute.groups
-    shown = pd.DataFrame(
+    verdict_rows = [
         {
-            "group": groups["group"],
-            "employees": groups["count"],
-            "leavers": groups["leavers"],
-            "selection rate": groups["selection_rate"].map(format_metric),
-            "TPR": groups["tpr"].map(format_metric),
-            "FPR": groups["fpr"].map(format_metric),
-            "precision": groups["precision"].map(format_metric),
-            "gated": [SMALL_GROUP_NOTE if s else "yes" for s in groups["small"]],
-        }
-    )
-    level = f"{assessment.confidence:.0%}"
-    rows = [
-        {
-            "metric": TITLES[metric],
-            "gated groups": format_metric(diff.value),
-            f"{level} interval": _interval_text(diff),
-            "all groups": format_metric(diff.value_all_groups),
+            "key": metric_key(attribute.name, metric),
+            "value": format_metric(diff.value),
+            "interval": _interval_text(diff),
             "threshold": format_metric(diff.threshold),
-            "verdict": Markup(verdict(diff.passed)),
-            "note": diff.reason,
+            "passed": diff.passed,
         }
+        for attribute in assessment.attributes
         for metric, diff in attribute.differences.items()
     ]
-    return "".join(
-        [
-            paragraph(f"Gate for {attribute.name}: {'PASS' if attribute.passed else 'FAIL'}."),
-            table(shown),
-            table(pd.DataFrame(rows)),
-            *(note(text) for text in _reading(attribute)),
-        ]
-    )
+    context = {
+        "title": f"Fairness report: {model_name} {version_or_run}",
+        "subtitle": f"Overall fairness gate: {overall}. Decision threshold {threshold:.3f}.",
+        "footer": Footer.now(generated, model=model_name),
+        "passed": assessment.passed,
+        "failures": assessment.failures(),
+        "level": f"{assessment.confidence:.0%}",
+        "threshold": threshold,
+        "min_group_size": assessment.min_group_size,
+        "small_note": SMALL_GROUP_NOTE,
+        "n_boot": assessment.n_boot,
+        "seed": assessment.seed,
+        "verdict_rows": verdict_rows,
+        "group_headers": GROUP_HEADERS,
+        "attributes": [_attribute(a) for a in assessment.attributes],
+        "chart": figure_png(plot_fairness(assessment)),
+        "mitigation": _mitigation(comparison) if comparison is not None else None,
+    }
+    return render("fairness_report.html.j2", context)
+
+
+def _attribute(attribute: AttributeFairness) -> dict[str, Any]:
+    groups = attribute.groups
+    rates = [groups[c].map(format_metric) for c in ("selection_rate", "tpr", "fpr", "precision")]
+    gated = [SMALL_GROUP_NOTE if s else "yes" for s in groups["small"]]
+    return {
+        "name": attribute.name,
+        "passed": attribute.passed,
+        "groups": list(
+            zip(groups["group"], groups["count"], groups["leavers"], *rates, gated, strict=True)
+        ),
+        "differences": [
+            {
+                "title": TITLES[metric],
+                "value": format_metric(diff.value),
+                "interval": _interval_text(diff),
+                "all_groups": format_metric(diff.value_all_groups),
+                "threshold": format_metric(diff.threshold),
+                "passed": diff.passed,
+                "note": diff.reason,
+            }
+            for metric, diff in attribute.differences.items()
+        ],
+        "readings": _reading(attribute),
+    }
 
 
 def _reading(attribute: AttributeFairness) -> list[str]:
@@ -229,11 +176,11 @@ def _reading(attribute: AttributeFairness) -> list[str]:
 
     def shares(column: str) -> str:
         parts = [
-            f"{_percent(v)} of the {g} group"
+            f"{percent(v)} of the {g} group"
             for g, v in zip(groups["group"], groups[column], strict=True)
             if v == v
         ]
-        return _join(parts) if parts else "no group"
+        return join_words(parts) if parts else "no group"
 
     sentences = [
         f"{attribute.name}: the model flags {shares('selection_rate')} as likely to leave.",
@@ -246,7 +193,8 @@ def _reading(attribute: AttributeFairness) -> list[str]:
     small = groups.loc[groups["small"], "group"].tolist()
     if small:
         sentences.append(
-            f"{_join(small)}: too few employees in the test split to judge ({SMALL_GROUP_NOTE})."
+            f"{join_words(small)}: too few employees in the test split to judge "
+            f"({SMALL_GROUP_NOTE})."
         )
     return sentences
 
@@ -275,7 +223,7 @@ def _difference_reading(name: str, diff: Difference) -> str:
     return text
 
 
-def _mitigation_section(comparison: MitigationComparison) -> str:
+def _mitigation(comparison: MitigationComparison) -> dict[str, Any]:
     before, after = comparison.before, comparison.after
     rows = [
         _change_row("ROC AUC", before["roc_auc"], after["roc_auc"]),
@@ -300,29 +248,16 @@ def _mitigation_section(comparison: MitigationComparison) -> str:
     ]
     text = (
         f"The model was retrained under a {comparison.constraint.replace('_', ' ')} constraint on "
-        f"{_join(comparison.attributes)} (Fairlearn exponentiated gradient: the sensitive "
+        f"{join_words(comparison.attributes)} (Fairlearn exponentiated gradient: the sensitive "
         "attributes are used only while training, never when scoring). On the same test split "
-        f"the targeted disparity moved: {_join(changes) if changes else 'n/a'}; ROC AUC changed "
-        f"by {auc_cost}."
+        f"the targeted disparity moved: {join_words(changes) if changes else 'n/a'}; ROC AUC "
+        f"changed by {auc_cost}."
     )
-    notes = "".join(paragraph(n) for n in comparison.notes)
-    return (
-        paragraph(
-            "The unmitigated and the mitigated model side by side, scored on the same test rows."
-        )
-        + table(pd.DataFrame(rows))
-        + note(text)
-        + notes
-    )
+    return {"rows": rows, "reading": text, "notes": comparison.notes}
 
 
-def _change_row(label: str, before: float | None, after: float | None) -> dict[str, str]:
-    return {
-        "measure": label,
-        "unmitigated": format_metric(before),
-        "mitigated": format_metric(after),
-        "change": _delta(before, after),
-    }
+def _change_row(label: str, before: float | None, after: float | None) -> tuple[str, ...]:
+    return label, format_metric(before), format_metric(after), _delta(before, after)
 
 
 def _delta(before: float | None, after: float | None) -> str:
@@ -335,13 +270,3 @@ def _interval_text(diff: Difference) -> str:
     if diff.ci_low is None or diff.ci_high is None:
         return "n/a"
     return f"{format_metric(diff.ci_low)} to {format_metric(diff.ci_high)}"
-
-
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def _join(parts: list[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,15 +1,18 @@
 """The run's `model_card.md`, following "Model Cards for Model Reporting" (Mitchell et al., 2019).
 
 The card is rendered from plain values so that it can be rebuilt from a run's
-logged metrics and JSON artifacts. Numbers have three decimals throughout.
+logged metrics and JSON artifacts; `templates/model_card.md.j2` holds its text.
+Numbers have three decimals throughout.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from attrition.reports.format import number
+from attrition.reports.render import render
 
 METRIC_LABELS: dict[str, str] = {
     "accuracy": "Accuracy",
@@ -76,114 +79,45 @@ class ModelCard:
     drift_summary: dict[str, Any] = field(default_factory=dict)
 
 
-def fmt(value: Any) -> str:
-    """A number with three decimals; missing or non-finite values as 'n/a'."""
-    if value is None or isinstance(value, bool):
-        return "n/a" if value is None else str(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{number:.3f}" if math.isfinite(number) else "n/a"
-
-
 def render_model_card(card: ModelCard) -> str:
-    """Render the model card as Markdown."""
-    sections = [
-        f"# Model card: {card.name} v{card.version}",
-        _details(card),
-        _intended_use(),
-        _out_of_scope(),
-        _factors(card),
-        _metrics(card),
-        _evaluation_data(card),
-        _training_data(card),
-        _quantitative(card.fairness),
-        _ethics(card),
-        _caveats(card),
-        _links(),
-    ]
-    return "\n\n".join(sections) + "\n"
+    """Render the model card as Markdown (`templates/model_card.md.j2`)."""
+    return render("model_card.md.j2", model_card_context(card))
 
 
-def _details(card: ModelCard) -> str:
-    return "\n".join(
-        [
-            "## Model details",
-            f"- Name / version: `{card.name}` version {card.version} (MLflow run `{card.run_id}`)",
-            f"- Created: {card.created}",
-            f"- Model type: {card.model_kind}; output: probability that an employee leaves",
-            f"- Decision threshold: {fmt(card.threshold)} (flagged when probability >= threshold;"
-            " tuned on out-of-fold training predictions)",
-            f"- Training data hash: `{card.data_hash}`; code version: `{card.code_version}`",
-        ]
-    )
-
-
-def _intended_use() -> str:
-    return (
-        "## Intended use\n"
-        "Estimate attrition risk for groups and individuals so that a people-analytics team "
-        "can prioritise retention conversations and understand the drivers of leaving. "
-        "Scores are decision support for trained HR staff, reviewed by a person."
-    )
-
-
-def _out_of_scope() -> str:
-    return (
-        "## Out-of-scope uses\n"
-        "- Individual employment decisions without human review.\n"
-        "- Performance evaluation, pay, promotion, discipline or dismissal.\n"
-        "- Populations unlike the training data (other companies, countries or eras) "
-        "without re-validation."
-    )
-
-
-def _factors(card: ModelCard) -> str:
-    used = ", ".join(card.used_sensitive) or "none"
-    excluded = ", ".join(card.excluded) or "none"
-    return (
-        "## Factors\n"
-        f"- Sensitive attributes audited: {', '.join(card.sensitive) or 'none'}\n"
-        f"- Used as model inputs: {used}\n"
-        f"- Excluded from the inputs (audited only): {excluded}\n"
-        "- Proxies can remain: excluding an attribute does not remove correlated inputs."
-    )
-
-
-def _metrics(card: ModelCard) -> str:
-    rows = ["| Metric | CV (out-of-fold) | Test |", "| --- | ---: | ---: |"]
-    for key in [*METRIC_LABELS, *(k for k in card.test_metrics if k not in METRIC_LABELS)]:
-        if key in card.cv_metrics or key in card.test_metrics:
-            label = METRIC_LABELS.get(key, key)
-            cv, test = fmt(card.cv_metrics.get(key)), fmt(card.test_metrics.get(key))
-            rows.append(f"| {label} | {cv} | {test} |")
-    return (
-        "## Metrics\n"
-        f"Decisions at threshold {fmt(card.threshold)}. Class-weighted: averaged over both "
-        "classes by support; attrition class: leavers as positives. AUCs and Brier use the "
-        "probabilities. CV: out-of-fold on the training split; test: held-out split, "
-        "looked at once.\n\n" + "\n".join(rows)
-    )
-
-
-def _evaluation_data(card: ModelCard) -> str:
-    return (
-        "## Evaluation data\n"
-        f"Stratified held-out test split of `{card.dataset_name}`: {card.test_rows:,} employees, "
-        "not used for training or tuning. Fairness is audited on this split."
-    )
-
-
-def _training_data(card: ModelCard) -> str:
-    quality = "; ".join(f"{k} {fmt(v)}" for k, v in card.data_quality.items()) or "n/a"
-    return (
-        "## Training data\n"
-        f"- `{card.dataset_name}`: {card.train_rows:,} employees, attrition base rate "
-        f"{fmt(card.base_rate)}\n"
-        f"- Data quality: {quality}\n"
-        f"- Train vs test drift: {_drift_line(card.drift_summary)}"
-    )
+def model_card_context(card: ModelCard) -> dict[str, Any]:
+    """The card's values, with the metric rows, fairness tables and drift line worked out."""
+    keys = [*METRIC_LABELS, *(k for k in card.test_metrics if k not in METRIC_LABELS)]
+    fairness = card.fairness or {}
+    return {
+        "card": card,
+        "metrics": [
+            (METRIC_LABELS.get(key, key), card.cv_metrics.get(key), card.test_metrics.get(key))
+            for key in keys
+            if key in card.cv_metrics or key in card.test_metrics
+        ],
+        "quality": "; ".join(f"{k} {number(v)}" for k, v in card.data_quality.items()),
+        "drift": _drift_line(card.drift_summary),
+        "fairness_passed": bool(fairness.get("passed")),
+        "attributes": [
+            {
+                "name": attribute["name"],
+                "groups": attribute.get("groups", []),
+                "differences": [
+                    {
+                        "label": DIFFERENCE_LABELS.get(d["metric"], d["metric"]),
+                        "value": d.get("value"),
+                        "ci_low": d.get("ci_low"),
+                        "ci_high": d.get("ci_high"),
+                        "threshold": d.get("threshold"),
+                        "result": _result(d),
+                    }
+                    for d in _differences(attribute.get("differences", {}))
+                ],
+            }
+            for attribute in fairness.get("attributes") or []
+        ],
+        "links": ARTIFACTS,
+    }
 
 
 def _drift_line(summary: Mapping[str, Any]) -> str:
@@ -193,46 +127,8 @@ def _drift_line(summary: Mapping[str, Any]) -> str:
     total = summary.get("n_features", len(summary.get("features", {})))
     names = ", ".join(drifted) if drifted else "none"
     verdict = "dataset drift" if summary.get("dataset_drift") else "no dataset drift"
-    share = fmt(summary.get("drift_share"))
+    share = number(summary.get("drift_share"))
     return f"{verdict}; {len(drifted)}/{total} columns drifted (share {share}): {names}"
-
-
-def _quantitative(fairness: Mapping[str, Any]) -> str:
-    if not fairness or not fairness.get("attributes"):
-        return "## Quantitative analyses\nNo fairness assessment was recorded."
-    overall = "PASS" if fairness.get("passed") else "FAIL"
-    parts = [
-        "## Quantitative analyses",
-        "Disaggregated by sensitive attribute on the test split; overall fairness gate: "
-        f"**{overall}**. Differences are max - min over groups large enough to gate "
-        "(95% bootstrap interval).",
-    ]
-    for attribute in fairness["attributes"]:
-        parts.append(f"### {attribute['name']}")
-        rows = [
-            "| Group | Count | Selection rate | TPR | Precision |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-        for g in attribute.get("groups", []):
-            small = " (small, not gated)" if g.get("small") else ""
-            rows.append(
-                f"| {g['group']}{small} | {int(g['count'])} | {fmt(g.get('selection_rate'))} "
-                f"| {fmt(g.get('tpr'))} | {fmt(g.get('precision'))} |"
-            )
-        rows += [
-            "",
-            "| Difference | Value | 95% CI | Threshold | Result |",
-            "| --- | ---: | --- | ---: | --- |",
-        ]
-        for d in _differences(attribute.get("differences", {})):
-            label = DIFFERENCE_LABELS.get(d["metric"], d["metric"])
-            ci = f"{fmt(d.get('ci_low'))}-{fmt(d.get('ci_high'))}"
-            rows.append(
-                f"| {label} | {fmt(d.get('value'))} | {ci} | < {fmt(d.get('threshold'))} "
-                f"| {_result(d)} |"
-            )
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts)
 
 
 def _differences(raw: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -246,32 +142,3 @@ def _result(difference: Mapping[str, Any]) -> str:
     if passed is None:
         return f"not gated: {difference.get('reason') or 'not computable'}"
     return "PASS" if passed else "FAIL"
-
-
-def _ethics(card: ModelCard) -> str:
-    return (
-        "## Ethical considerations\n"
-        "Predictions concern people's livelihoods. Flags can become self-fulfilling if they "
-        "change how managers treat someone; use them to offer support, not to withhold it. "
-        f"Fairness is audited on {', '.join(card.sensitive) or 'no attributes'}; other groups "
-        "(e.g. ethnicity, disability) are not in the data and cannot be audited. "
-        "Employees should be told how such scores are used."
-    )
-
-
-def _caveats(card: ModelCard) -> str:
-    top = ", ".join(card.top_features[:10]) or "see feature_importance.png"
-    return (
-        "## Caveats and recommendations\n"
-        f"- Strongest drivers (mean absolute SHAP): {top}. They are associations, not causes.\n"
-        f"- The test split has {card.test_rows:,} employees, so metrics and group rates carry "
-        "sampling error; small groups are reported but not gated.\n"
-        "- Monitor feature and prediction drift and realised performance; retrain when they "
-        "degrade or the workforce changes.\n"
-        "- Re-check the threshold when the expected attrition rate changes."
-    )
-
-
-def _links() -> str:
-    lines = [f"- [{label}]({path})" for label, path in ARTIFACTS]
-    return "## Links\nArtifacts of the same MLflow run:\n" + "\n".join(lines)

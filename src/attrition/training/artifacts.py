@@ -26,7 +26,7 @@ from attrition.fairness import FairnessAssessment, assess_fairness
 from attrition.mitigation import MitigationComparison
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
-from attrition.reports.html import figure_png
+from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
 from attrition.training.search import TrainResult
