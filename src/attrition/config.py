@@ -80,6 +80,20 @@ class Band(BaseModel):
         return self
 
 
+class Actionable(BaseModel):
+    """How a field may be changed in a suggestion: the levers HR can actually pull.
+
+    `values` lists the values a change may set (e.g. OverTime: only "No"); numeric
+    fields move in `direction` by at most `max_step` within the model's accepted range.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["increase", "decrease", "any"] = "any"
+    values: list[str | int | float] | None = None
+    max_step: float | None = Field(default=None, gt=0)
+
+
 class DatasetConfig(BaseModel):
     """What the training data looks like: target, id, columns to drop, sensitive attributes.
 
@@ -104,6 +118,18 @@ class DatasetConfig(BaseModel):
     )
     monotone_increasing: list[str] = []
     table: str | None = None
+    group_by: list[str] = Field(
+        default=[], description="columns the HR app breaks the population down by"
+    )
+    actionable: dict[str, Actionable] = Field(
+        default={}, description="fields a suggested change may alter, and how"
+    )
+    immutable: list[str] = Field(
+        default=[], description="fields never changed by a suggestion (besides sensitive ones)"
+    )
+    labels: dict[str, str] = Field(
+        default={}, description="column names in plain words, for the HR app"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetConfig:
@@ -112,7 +138,17 @@ class DatasetConfig(BaseModel):
             raise ValueError(f"exclude_from_model lists non-sensitive columns: {sorted(unknown)}")
         if self.target in self.drop or self.target == self.id_column:
             raise ValueError("target cannot be dropped or be the id column")
+        fixed = set(self.frozen_fields) & set(self.actionable)
+        if fixed:
+            raise ValueError(f"actionable lists protected or immutable fields: {sorted(fixed)}")
         return self
+
+    @property
+    def frozen_fields(self) -> list[str]:
+        """Fields a suggestion never changes: sensitive ones, their sources, immutable ones."""
+        sources = [band.column for band in self.bands.values()]
+        named = [self.target, *([self.id_column] if self.id_column else [])]
+        return list(dict.fromkeys([*named, *self.sensitive, *sources, *self.immutable]))
 
     @property
     def source_columns(self) -> list[str]:

@@ -18,9 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
+from attrition.api import hrapp
 from attrition.api.deps import ServingState
 from attrition.api.middleware import ServingMiddleware
-from attrition.api.routers import admin, health, metrics, model, predictions
+from attrition.api.routers import admin, counterfactuals, health, metrics, model, predictions
 from attrition.config import Settings
 from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
@@ -152,6 +153,8 @@ def create_app(
     routers = (predictions.router, health.router, model.router, admin.router, metrics.router)
     for router in routers:
         app.include_router(router)
+    app.include_router(counterfactuals.router)
+    hrapp.install(app, state)
     paths = frozenset(
         str(getattr(route, "path", ""))
         for routes in (app.routes, *(r.routes for r in routers))
@@ -162,6 +165,7 @@ def create_app(
         metrics=state.metrics,
         max_body_bytes=options.max_body_bytes,
         paths=paths,
+        limits={"/app/upload": options.max_upload_bytes + 65_536},  # + multipart framing
     )
     app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
     return app

@@ -33,6 +33,7 @@ class ServingMiddleware:
         max_body_bytes: largest accepted request body.
         paths: route paths reported as themselves; any other path is reported as `other`
             (keeps the metric's label set small whatever clients send).
+        limits: other body limits for particular paths (e.g. a file upload).
     """
 
     def __init__(
@@ -41,11 +42,13 @@ class ServingMiddleware:
         metrics: ServingMetrics,
         max_body_bytes: int,
         paths: frozenset[str],
+        limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.paths = paths
+        self.limits = limits or {}
         self._children: dict[tuple[str, str, int], Any] = {}
         self._latency: dict[str, Any] = {}
 
@@ -65,13 +68,13 @@ class ServingMiddleware:
                 response_started = True
             await send(message)
 
+        limit = self.limits.get(scope["path"], self.max_body_bytes)
         try:
             declared = _content_length(scope)
-            if declared is not None and declared > self.max_body_bytes:
-                await self._too_large(send_wrapper)
+            if declared is not None and declared > limit:
+                await self._too_large(send_wrapper, limit)
                 return
             received = 0
-            limit = self.max_body_bytes
 
             async def receive_wrapper() -> Message:
                 nonlocal received
@@ -87,14 +90,12 @@ class ServingMiddleware:
             except BodyTooLarge:
                 if response_started:
                     raise
-                await self._too_large(send_wrapper)
+                await self._too_large(send_wrapper, limit)
         finally:
             self._observe(scope["method"], path, status, time.perf_counter() - started)
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body larger than {self.max_body_bytes} bytes"}
-        ).encode()
+    async def _too_large(self, send: Send, limit: int) -> None:
+        body = json.dumps({"detail": f"request body larger than {limit} bytes"}).encode()
         await send(
             {
                 "type": "http.response.start",

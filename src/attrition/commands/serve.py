@@ -82,7 +82,8 @@ def serve(
         out.print(
             f"Prediction API on http://{host}:{port} ({workers} worker(s)): serving "
             f"{conf.model_name}@{options.serve_alias} from {conf.tracking_uri}; "
-            f"docs at http://{host}:{port}/docs (Ctrl-C stops it)",
+            f"docs at http://{host}:{port}/docs; HR app at http://{host}:{port}/app/ "
+            "(Ctrl-C stops it)",
             highlight=False,
         )
         extra: dict[str, Any] = {}
@@ -122,6 +123,12 @@ def predict(
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per chunk (bounds memory).", min=1)
     ] = 100_000,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish", help="Also make these scores the HR app's current population (/app/)."
+        ),
+    ] = False,
 ) -> None:
     """Score a file with the Production (champion) model; bad rows go to a rejects file."""
     with one_line_errors():
@@ -176,3 +183,39 @@ def predict(
                 f"problem(s)): see {summary.rejects}",
                 highlight=False,
             )
+        if publish:
+            _publish(conf, client, model, input_path)
+
+
+def _publish(conf: Any, client: Any, model: Any, input_path: Path) -> None:
+    """Store the scored file as the HR app's newest population batch."""
+    from attrition.config import load_dataset_config
+    from attrition.serving.population import (
+        publish,
+        read_population_file,
+        score_population,
+        version_semver,
+    )
+    from attrition.serving.prediction_store import PredictionStore
+
+    group_by = load_dataset_config(conf.dataset_config).group_by
+    with err.status("Publishing the population to the HR app"):
+        population = score_population(
+            model, read_population_file(input_path, model, group_by), group_by
+        )
+        store = PredictionStore(conf.prediction_store_url)
+        try:
+            batch = publish(
+                store,
+                population,
+                model,
+                source=f"attrition predict --publish {input_path.name}",
+                semver=version_semver(client, model.info.name, model.info.version),
+            )
+        finally:
+            store.dispose()
+    out.print(
+        f"Published as batch {batch}: the HR app (/app/) now shows these "
+        f"{len(population.frame):,} employees",
+        highlight=False,
+    )

@@ -28,6 +28,13 @@ class ServingOptions(BaseSettings):
     prediction_retention_days: int | None = Field(
         default=365, ge=0, description="Purge stored predictions older than this (None: keep)."
     )
+    max_upload_bytes: int = Field(
+        default=50_000_000, ge=1024, description="Largest file accepted by the HR app's upload."
+    )
+    mlflow_ui_url: str | None = Field(
+        default="http://127.0.0.1:5001",
+        description="Where the MLflow UI is, for the HR app's links (empty: no links).",
+    )
     reload_signal: Path | None = Field(
         default=None,
         description="File touched by /admin/reload so every server process re-checks soon.",

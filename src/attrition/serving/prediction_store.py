@@ -75,6 +75,34 @@ predictions = sa.Table(
     sa.Column("features", sa.Text, nullable=False),
 )
 
+# Published populations for the HR app: one row per batch, its scored rows as Parquet bytes.
+population_batches = sa.Table(
+    "population_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(50), nullable=False),
+    sa.Column("semver", sa.String(50), nullable=True),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("rejects", sa.LargeBinary, nullable=True),
+)
+BATCH_COLUMNS = (
+    "id",
+    "created_at",
+    "model_name",
+    "model_version",
+    "semver",
+    "source",
+    "rows",
+    "rejected",
+    "summary",
+)
+
 
 @dataclass
 class PredictionRecord:
@@ -163,7 +191,8 @@ class PredictionStore:
             metadata.create_all(self.engine, checkfirst=True)
         except SQLAlchemyError:
             # Another process created it between our check and our CREATE.
-            if not sa.inspect(self.engine).has_table(predictions.name):
+            tables = (predictions.name, population_batches.name)
+            if not all(sa.inspect(self.engine).has_table(name) for name in tables):
                 raise
 
     def write_many(self, records: Iterable[PredictionRecord]) -> int:
@@ -217,6 +246,35 @@ class PredictionStore:
             return int(
                 conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar_one()
             )
+
+    def add_batch(self, info: Mapping[str, Any], data: bytes, rejects: bytes | None) -> int:
+        """Store one published population (`info` holds the `BATCH_COLUMNS` but `id`); its id."""
+        row = {k: info[k] for k in BATCH_COLUMNS if k != "id"}
+        row["summary"] = json.dumps(row["summary"], allow_nan=False)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                population_batches.insert().values(**row, data=data, rejects=rejects)
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def batches(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Published batches without their rows, newest first."""
+        columns = [population_batches.c[name] for name in BATCH_COLUMNS]
+        query = sa.select(*columns).order_by(population_batches.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**dict(r), "summary": json.loads(r["summary"])} for r in rows]
+
+    def batch_data(self, batch_id: int) -> tuple[bytes, bytes | None] | None:
+        """The Parquet bytes of one batch's rows and rejects, or None if there is no such batch."""
+        query = sa.select(population_batches.c.data, population_batches.c.rejects).where(
+            population_batches.c.id == int(batch_id)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else (bytes(found[0]), found[1] and bytes(found[1]))
 
     def dispose(self) -> None:
         """Close pooled connections."""

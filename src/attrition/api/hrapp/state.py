@@ -1,0 +1,121 @@
+"""What the HR app keeps per server process: dataset config, published populations, model facts.
+
+The newest published batch is looked up in the prediction store on every page
+(one small query), so a batch published by the CLI or uploaded to another
+server process shows at once; its rows are loaded once and kept in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from fastapi import Request
+
+from attrition.config import Actionable, DatasetConfig
+from attrition.serving.population import ID
+from attrition.serving.prediction_store import PredictionStore
+
+KEPT = 4  # populations kept in memory per process
+
+
+@dataclass
+class Population:
+    """One published batch, loaded: its summary row, its employees and filter choices."""
+
+    info: dict[str, Any]
+    frame: pd.DataFrame
+    group_by: list[str]
+    choices: dict[str, list[str]]
+    positions: dict[str, int]
+    rejects_bytes: bytes | None = None
+
+    @classmethod
+    def load(cls, info: dict[str, Any], data: bytes, rejects: bytes | None) -> Population:
+        frame = pd.read_parquet(io.BytesIO(data))
+        frame[ID] = frame[ID].astype(str)
+        group_by = [g for g in info["summary"].get("group_by", []) if g in frame]
+        choices = {g: sorted(frame[g].astype(str).unique().tolist()) for g in group_by}
+        positions = {key: i for i, key in enumerate(frame[ID].tolist())}
+        return cls(info, frame, group_by, choices, positions, rejects)
+
+    def employee(self, employee_id: str) -> pd.Series | None:
+        """One employee's row, or None."""
+        position = self.positions.get(str(employee_id))
+        return None if position is None else self.frame.iloc[position]
+
+    def rejects(self) -> pd.DataFrame:
+        """The rows this batch could not score, with reasons."""
+        if not self.rejects_bytes:
+            return pd.DataFrame(columns=["row", "column", "value", "reason"])
+        return pd.read_parquet(io.BytesIO(self.rejects_bytes))
+
+
+class PopulationCache:
+    """The latest published populations of a prediction store, loaded on first use."""
+
+    def __init__(self, store: PredictionStore) -> None:
+        self.store = store
+        self._loaded: dict[int, Population] = {}
+        self._lock = threading.Lock()
+
+    def get(self, info: dict[str, Any]) -> Population:
+        """The loaded population of one batch summary row."""
+        batch_id = int(info["id"])
+        with self._lock:
+            found = self._loaded.get(batch_id)
+            if found is not None:
+                return found
+            data = self.store.batch_data(batch_id)
+            if data is None:
+                raise LookupError(f"batch {batch_id} is gone")
+            population = Population.load(info, *data)
+            self._loaded[batch_id] = population
+            for old in sorted(self._loaded)[:-KEPT]:
+                del self._loaded[old]
+            return population
+
+    def latest(self) -> tuple[Population | None, Population | None]:
+        """The newest published population and the one before it (either may be None)."""
+        infos = self.store.batches(limit=2)
+        loaded = [self.get(info) for info in infos]
+        return (loaded[0] if loaded else None, loaded[1] if len(loaded) > 1 else None)
+
+    def by_id(self, batch_id: int) -> Population:
+        """One recent batch's population by id."""
+        for info in self.store.batches(limit=20):
+            if int(info["id"]) == int(batch_id):
+                return self.get(info)
+        raise LookupError(f"batch {batch_id} is not among the recent batches")
+
+    def history(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Summary rows of the published batches, newest first."""
+        return self.store.batches(limit=limit)
+
+
+@dataclass
+class HrState:
+    """The app's share of one server process."""
+
+    config: DatasetConfig
+    populations: PopulationCache
+    max_upload_bytes: int
+    mlflow_ui_url: str | None
+    facts: dict[str, Any] = field(default_factory=dict)  # model version -> ModelFacts
+
+    @property
+    def actionable(self) -> dict[str, Actionable]:
+        return dict(self.config.actionable)
+
+    @property
+    def frozen(self) -> set[str]:
+        return set(self.config.frozen_fields)
+
+
+def hr_state(request: Request) -> HrState:
+    """The app state of this process."""
+    state: HrState = request.app.state.hr
+    return state
