@@ -44,8 +44,8 @@ if ! attrition models transition-stage --model-name $MODEL --version 1 --stage P
 fi
 attrition models describe --name $MODEL
 
-step "7. Batch scoring with the champion"
-attrition predict --input employees.csv --output scores.csv
+step "7. Batch scoring with the champion, published as the HR app's population"
+attrition predict --input employees.csv --output scores.csv --publish
 head -4 scores.csv
 
 step "8. Serve the champion and ask it about one employee"
@@ -59,6 +59,8 @@ for _ in $(seq 1 120); do
 done
 curl -sf "http://127.0.0.1:$PORT/openapi.json" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['components']['schemas']['EmployeeFeatures']['examples'][0]))" > employee.json
 curl -s -X POST "http://127.0.0.1:$PORT/predict?explain=true" -H 'content-type: application/json' -d @employee.json
+echo
+curl -s -X POST "http://127.0.0.1:$PORT/counterfactuals?max_changes=2" -H 'content-type: application/json' -d @employee.json
 echo
 kill $SERVER 2>/dev/null || true
 wait $SERVER 2>/dev/null || true
@@ -76,4 +78,8 @@ Prediction API (serves @champion; docs on /docs):
   cd $DEMO_DIR && MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI ATTRITION_PREDICTION_STORE_URL=$ATTRITION_PREDICTION_STORE_URL $ROOT/.venv/bin/attrition serve --port 8000
 and in another terminal:
   curl -s -X POST 'http://127.0.0.1:8000/predict?explain=true' -H 'content-type: application/json' -d @$DEMO_DIR/employee.json
+
+Addresses once it runs:
+  Prediction API: http://127.0.0.1:8000/docs
+  HR app:         http://127.0.0.1:8000/app/   (the 3,000 scored employees published in step 7)
 TXT
