@@ -176,7 +176,7 @@ def main() -> None:
         ids = [str(i) for i in scores["EmployeeNumber"].head(200)]
         what_if = []
         for employee in ids:
-            body = {"changes": {"OverTime": "No", "StockOptionLevel": 1}}
+            body = {"changes": {"OverTime": "No", "YearsSinceLastPromotion": 0}}
             seconds, response = timed(
                 lambda e=employee, b=body: client.post(
                     f"/app/employee/{e}/whatif", json=b, headers=headers

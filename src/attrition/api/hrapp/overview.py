@@ -33,10 +33,10 @@ REJECTS_SHOWN = 200
 
 def _overview(current: Population, previous: Population | None, params: Any) -> dict[str, Any]:
     filters = views.parse_filters(params, current.group_by)
-    frame = current.frame
+    frame = current.listing
     selected = views.select(frame, filters)
-    group_only = views.select(frame, views.Filters(groups=filters.groups))
-    listing = views.page_of(views.ordered(selected, filters.sort), filters.page)
+    order = views.order_of(selected, filters.sort)
+    listing = views.page_of(selected, filters.page, order=order)
     return {
         "title": "Who is at risk",
         "population": current,
@@ -44,13 +44,19 @@ def _overview(current: Population, previous: Population | None, params: Any) -> 
         "filters": filters,
         "sorts": views.SORTS,
         "bands": views.BANDS,
-        "everyone": headline(frame[PROBABILITY].to_numpy(), frame[DECISION].to_numpy()),
+        "everyone": current.remember(
+            ("headline",),
+            lambda: headline(frame[PROBABILITY].to_numpy(), frame[DECISION].to_numpy()),
+        ),
         "top": headline(selected[PROBABILITY].to_numpy(), selected[DECISION].to_numpy()),
         "filtered": bool(filters.groups or filters.band),
         "breakdowns": {g: views.breakdown(selected, g) for g in current.group_by},
-        "drivers": views.common_drivers(group_only),
+        "drivers": current.remember(
+            ("drivers", *sorted(filters.groups.items())),
+            lambda: views.common_drivers(views.select(frame, views.Filters(groups=filters.groups))),
+        ),
         "listing": listing,
-        "compare": views.comparison(frame, previous.frame) if previous is not None else None,
+        "compare": current.comparison(previous) if previous is not None else None,
     }
 
 
@@ -83,7 +89,7 @@ def export(request: Request) -> Response:
     if current is None:
         return message(request, "No population yet", "Nothing has been published yet.", 404)
     filters = views.parse_filters(request.query_params, current.group_by)
-    selected = views.ordered(views.select(current.frame, filters), filters.sort)
+    selected = views.ordered(views.select(current.listing, filters), filters.sort)
     body = views.export_csv(selected, current.group_by)
     name = f"attrition-risk-batch-{current.info['id']}.csv"
     return Response(

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 from fastapi import Request
 
+from attrition.api.hrapp.views import comparison
 from attrition.config import Actionable, DatasetConfig
-from attrition.serving.population import ID
+from attrition.serving.population import BAND, DECISION, DRIVERS, ID, PROBABILITY
 from attrition.serving.prediction_store import PredictionStore
 
 KEPT = 4  # populations kept in memory per process
@@ -32,6 +33,10 @@ class Population:
     choices: dict[str, list[str]]
     positions: dict[str, int]
     rejects_bytes: bytes | None = None
+    # What the overview works on: ids, groups as text, scores and drivers (no model inputs).
+    listing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    compared: dict[int, dict[str, Any]] = field(default_factory=dict)
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, info: dict[str, Any], data: bytes, rejects: bytes | None) -> Population:
@@ -40,7 +45,24 @@ class Population:
         group_by = [g for g in info["summary"].get("group_by", []) if g in frame]
         choices = {g: sorted(frame[g].astype(str).unique().tolist()) for g in group_by}
         positions = {key: i for i, key in enumerate(frame[ID].tolist())}
-        return cls(info, frame, group_by, choices, positions, rejects)
+        kept = [ID, *group_by, *(c for c in (PROBABILITY, DECISION, BAND, DRIVERS) if c in frame)]
+        listing = frame[kept].copy()
+        for column in group_by:
+            listing[column] = listing[column].astype(str).astype("category")
+        return cls(info, frame, group_by, choices, positions, rejects, listing)
+
+    def remember(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """`compute()` once per key for this population (drivers of a group, headline)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def comparison(self, previous: Population) -> dict[str, Any]:
+        """How this batch differs from `previous` (computed once per pair)."""
+        key = int(previous.info["id"])
+        if key not in self.compared:
+            self.compared[key] = comparison(self.listing, previous.listing)
+        return self.compared[key]
 
     def employee(self, employee_id: str) -> pd.Series | None:
         """One employee's row, or None."""

@@ -59,25 +59,31 @@ def parse_filters(params: Mapping[str, str], group_by: Sequence[str]) -> Filters
 
 def select(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """The employees matching the group and band filters."""
+    if not (filters.groups or filters.band):
+        return frame
     mask = np.ones(len(frame), dtype=bool)
     for column, value in filters.groups.items():
         if column in frame:
-            mask &= frame[column].astype(str).to_numpy() == value
+            mask &= (frame[column] == value).to_numpy()
     if filters.band:
         mask &= frame[BAND].to_numpy() == filters.band
     return frame[mask]
 
 
-def ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """The employees in the chosen order (ties keep file order)."""
+def order_of(frame: pd.DataFrame, sort: str) -> np.ndarray:
+    """Row positions in the chosen order (ties keep file order)."""
     _, column, ascending = SORTS.get(sort, SORTS["risk"])
     values = frame[column].to_numpy()
     if column == ID:
         as_number = pd.to_numeric(frame[column], errors="coerce")
-        if not as_number.isna().any():
-            values = as_number.to_numpy()
-    order = np.argsort(values if ascending else -values, kind="stable")
-    return frame.iloc[order]
+        values = as_number.to_numpy() if not as_number.isna().any() else values.astype(str)
+        return np.argsort(values, kind="stable")
+    return np.argsort(values if ascending else -values, kind="stable")
+
+
+def ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """The employees in the chosen order (ties keep file order)."""
+    return frame.iloc[order_of(frame, sort)]
 
 
 @dataclass(frozen=True)
@@ -92,13 +98,16 @@ class Page:
     last: int
 
 
-def page_of(frame: pd.DataFrame, number: int, size: int = PAGE_SIZE) -> Page:
-    """Page `number` (from 1, clipped to the last page) of an ordered frame."""
+def page_of(
+    frame: pd.DataFrame, number: int, size: int = PAGE_SIZE, order: np.ndarray | None = None
+) -> Page:
+    """Page `number` (from 1, clipped to the last page) of a frame, in `order` when given."""
     total = len(frame)
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
     start = (number - 1) * size
-    rows = frame.iloc[start : start + size]
+    positions = np.arange(total) if order is None else order
+    rows = frame.iloc[positions[start : start + size]]
     return Page(rows, number, pages, total, start + 1 if total else 0, start + len(rows))
 
 
@@ -106,7 +115,7 @@ def breakdown(frame: pd.DataFrame, column: str) -> list[dict[str, Any]]:
     """Per value of a grouping column: employees, expected leavers, how many flagged, mean risk."""
     if column not in frame or frame.empty:
         return []
-    groups = frame.groupby(frame[column].astype(str), sort=False, observed=True)
+    groups = frame.groupby(column, sort=False, observed=True)
     table = groups.agg(
         employees=(PROBABILITY, "size"),
         expected=(PROBABILITY, "sum"),
