@@ -58,9 +58,17 @@ def test_drivers_are_kept_for_high_risk_employees_only(
     scored = score_population(served, population_frame, GROUPS, driver_limit=25)
     frame = scored.frame
     assert frame.loc[~frame["decision"], DRIVERS].isna().all()
-    explained = frame.loc[frame["decision"], DRIVERS].dropna()
-    assert len(explained) == min(25, int(frame["decision"].sum()))
+    flagged = frame[frame["decision"]]
+    explained = flagged[DRIVERS].dropna()
+    assert int(frame["decision"].sum()) > 25 and len(explained) == 25
     assert all(set(text.split("|")) <= set(served.columns) for text in explained if text)
+    # Half a random sample (what shares are counted on), half the riskiest of the rest.
+    sample = flagged[flagged["drivers_sample"]]
+    assert len(sample) == 12 and sample[DRIVERS].notna().all()
+    rest = flagged[~flagged["drivers_sample"]]
+    explained_rest = rest[rest[DRIVERS].notna()]
+    assert explained_rest["probability"].min() >= rest[rest[DRIVERS].isna()]["probability"].max()
+    assert not frame.loc[~frame["decision"], "drivers_sample"].any()
 
 
 def test_a_file_missing_an_input_column_is_refused_with_its_name(

@@ -29,6 +29,7 @@ from attrition.serving.prediction_store import PredictionStore
 
 ID = "employee_id"
 PROBABILITY, DECISION, BAND, DRIVERS = "probability", "decision", "risk_band", "drivers"
+DRIVER_SAMPLE = "drivers_sample"
 DRIVER_LIMIT = 1500  # high-risk employees explained per batch (a random sample beyond that)
 DRIVER_FACTORS = 3
 Z95 = 1.959964
@@ -148,26 +149,39 @@ def score_population(
     frame[PROBABILITY] = scored["attrition_probability"].to_numpy()
     frame[DECISION] = scored["decision"].to_numpy().astype(bool)
     frame[BAND] = scored["risk_band"].to_numpy()
-    frame[DRIVERS] = drivers_of(model, frame, driver_limit, seed)
+    frame[DRIVERS], frame[DRIVER_SAMPLE] = drivers_of(model, frame, driver_limit, seed)
     return ScoredPopulation(frame, rejects.reset_index(drop=True), len(raw), present)
 
 
-def drivers_of(model: LoadedModel, frame: pd.DataFrame, limit: int, seed: int) -> np.ndarray:
-    """Per high-risk employee, the inputs that raise their risk most ('|'-joined); else None.
+def drivers_of(
+    model: LoadedModel, frame: pd.DataFrame, limit: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per high-risk employee, the inputs that raise their risk most ('|'-joined), else None;
+    and which of them form the unbiased sample that the "common drivers" are counted on.
 
-    At most `limit` of them are explained (a seeded random sample): the app reports
-    shares of the explained ones, which a sample estimates well.
+    With more high-risk employees than `limit`, half of the budget explains a seeded
+    random sample of them (the sample) and the other half the riskiest of the rest,
+    the ones a person sees first in the list.
     """
     out = np.full(len(frame), None, dtype=object)
+    sample = np.zeros(len(frame), dtype=bool)
     flagged = np.flatnonzero(frame[DECISION].to_numpy())
     if len(flagged) == 0 or limit <= 0:
-        return out
+        return out, sample
+    chosen = flagged
     if len(flagged) > limit:
-        flagged = np.sort(np.random.default_rng(seed).choice(flagged, limit, replace=False))
-    factors = model.explain(frame.iloc[flagged][model.columns], k=DRIVER_FACTORS)
-    for row, found in zip(flagged, factors, strict=True):
+        rng = np.random.default_rng(seed)
+        drawn = np.sort(rng.choice(flagged, max(1, limit // 2), replace=False))
+        rest = np.setdiff1d(flagged, drawn)
+        riskiest = rest[np.argsort(-frame[PROBABILITY].to_numpy()[rest], kind="stable")]
+        chosen = np.union1d(drawn, riskiest[: limit - len(drawn)])
+        sample[drawn] = True
+    else:
+        sample[flagged] = True
+    factors = model.explain(frame.iloc[chosen][model.columns], k=DRIVER_FACTORS)
+    for row, found in zip(chosen, factors, strict=True):
         out[row] = "|".join(f["feature"] for f in found if f["direction"] == "raises risk")
-    return out
+    return out, sample
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

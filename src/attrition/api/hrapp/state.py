@@ -17,7 +17,14 @@ from fastapi import Request
 
 from attrition.api.hrapp.views import comparison
 from attrition.config import Actionable, DatasetConfig
-from attrition.serving.population import BAND, DECISION, DRIVERS, ID, PROBABILITY
+from attrition.serving.population import (
+    BAND,
+    DECISION,
+    DRIVER_SAMPLE,
+    DRIVERS,
+    ID,
+    PROBABILITY,
+)
 from attrition.serving.prediction_store import PredictionStore
 
 KEPT = 4  # populations kept in memory per process
@@ -45,7 +52,11 @@ class Population:
         group_by = [g for g in info["summary"].get("group_by", []) if g in frame]
         choices = {g: sorted(frame[g].astype(str).unique().tolist()) for g in group_by}
         positions = {key: i for i, key in enumerate(frame[ID].tolist())}
-        kept = [ID, *group_by, *(c for c in (PROBABILITY, DECISION, BAND, DRIVERS) if c in frame)]
+        kept = [
+            ID,
+            *group_by,
+            *(c for c in (PROBABILITY, DECISION, BAND, DRIVERS, DRIVER_SAMPLE) if c in frame),
+        ]
         listing = frame[kept].copy()
         for column in group_by:
             listing[column] = listing[column].astype(str).astype("category")

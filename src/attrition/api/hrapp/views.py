@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.serving.population import BAND, DECISION, DRIVERS, ID, PROBABILITY, headline
+from attrition.serving.population import (
+    BAND,
+    DECISION,
+    DRIVER_SAMPLE,
+    DRIVERS,
+    ID,
+    PROBABILITY,
+    headline,
+)
 
 PAGE_SIZE = 50
 BANDS = ("high", "medium", "low")
@@ -150,7 +158,8 @@ def common_drivers(frame: pd.DataFrame, top: int = 5) -> Drivers:
     flagged = frame[frame[DECISION].to_numpy()]
     if DRIVERS not in flagged:
         return Drivers([], 0, len(flagged))
-    reasons = flagged[DRIVERS].dropna()
+    sampled = flagged[flagged[DRIVER_SAMPLE].to_numpy()] if DRIVER_SAMPLE in flagged else flagged
+    reasons = sampled[DRIVERS].dropna()
     counts: Counter[str] = Counter()
     for text in reasons:
         counts.update(name for name in str(text).split("|") if name)
