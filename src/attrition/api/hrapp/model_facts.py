@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ class ModelFacts:
     version: str
     semver: str | None
     stage: str | None
-    trained_at: str | None
+    trained_at: datetime | None
     model_kind: str | None
     threshold: float
     training: dict[str, Any]
@@ -171,8 +172,8 @@ def gather(model: LoadedModel, client: Any) -> ModelFacts:
         name=info.name,
         version=info.version,
         semver=tags.get("semver"),
-        stage=info.stage,
-        trained_at=meta.get("created"),
+        stage=info.stage if info.stage not in (None, "", "None") else None,
+        trained_at=_moment(meta.get("created")),
         model_kind=meta.get("model_kind"),
         threshold=model.threshold,
         training=dict(meta.get("training_data") or {}),
@@ -188,3 +189,12 @@ def gather(model: LoadedModel, client: Any) -> ModelFacts:
         review_report=review,
         tags=tags,
     )
+
+
+def _moment(text: Any) -> datetime | None:
+    """An ISO time from the metadata as an aware datetime (None when absent or unreadable)."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
