@@ -54,3 +54,18 @@ def record(frame: pd.DataFrame, i: int, columns: list[str]) -> dict[str, Any]:
     """Row `i`'s model inputs as plain Python values."""
     row = frame.iloc[i]
     return {c: (row[c].item() if isinstance(row[c], np.generic) else row[c]) for c in columns}
+
+
+def champion(store: Any) -> tuple[str, str]:
+    """A fresh registered model whose `good` version is its champion: (name, version).
+
+    Copying resolves the stored logged model through MLflow's global tracking URI,
+    which other tests in the same process may have pointed elsewhere: set it first.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)
+    name, versions = store.copy_model(("good",))
+    store.set_champion(versions["good"], name)
+    return name, versions["good"]

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.helpers import make_app
+from tests.app.conftest import champion
 from tests.serving.fixtures import ServingStore
 
 KEY = "app-test-key"
@@ -31,8 +32,7 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def app_client(store: ServingStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    name, versions = store.copy_model(("good",))
-    store.set_champion(versions["good"], name)
+    name, _ = champion(store)
     folder = tmp_path_factory.mktemp("hr-app")
     app, predictions = make_app(store, name, folder, api_key=KEY, max_upload_bytes=200_000)
     with TestClient(app) as client:

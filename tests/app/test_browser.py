@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from tests.app.conftest import champion
 from tests.monitor.helpers import CHROMIUM_FLAGS
 from tests.serving.fixtures import ServingStore
 
@@ -50,8 +51,7 @@ def live(store: ServingStore, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from attrition.data.generate import generate_employees
 
     folder = tmp_path_factory.mktemp("browser")
-    name, versions = store.copy_model(("good",))
-    store.set_champion(versions["good"], name)
+    name, _ = champion(store)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": store.uri,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.app.conftest import champion
 from tests.serving.fixtures import ServingStore
 from typer.testing import CliRunner
 
@@ -18,9 +19,8 @@ def test_predict_publish_stores_a_batch_with_version_and_counts(
 ) -> None:
     from attrition.data.generate import generate_employees
 
-    name, versions = store.copy_model(("good",))
-    store.set_champion(versions["good"], name)
-    store.client.set_model_version_tag(name, versions["good"], "semver", "1.2.0")
+    name, version = champion(store)
+    store.client.set_model_version_tag(name, version, "semver", "1.2.0")
     extract = generate_employees(250, seed=23)
     extract.loc[0, "OverTime"] = "Sometimes"
     extract.to_csv(tmp_path / "extract.csv", index=False)
@@ -34,7 +34,7 @@ def test_predict_publish_stores_a_batch_with_version_and_counts(
     assert result.exit_code == 0, result.output
     assert "Published as batch 1" in result.output
     batch = PredictionStore(url).batches()[0]
-    assert (batch["model_name"], batch["model_version"]) == (name, versions["good"])
+    assert (batch["model_name"], batch["model_version"]) == (name, version)
     assert batch["semver"] == "1.2.0"
     assert (batch["rows"], batch["rejected"]) == (249, 1)
     scores = pd.read_csv(tmp_path / "scores.csv")
