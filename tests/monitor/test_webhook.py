@@ -49,13 +49,14 @@ def test_a_slow_receiver_times_out(receiver: Receiver) -> None:
 @pytest.mark.parametrize(
     ("url", "host"),
     [
-        (f"http://127.0.0.1:{_closed_port()}/hook", "127.0.0.1:"),
+        ("http://127.0.0.1:{closed}/hook", "127.0.0.1:"),
         ("not a url", "not a url"),
         ("ftp://example.invalid/hook", "example.invalid"),
     ],
+    ids=["refused", "no scheme", "other scheme"],
 )
 def test_an_unreachable_or_malformed_url_is_reported(url: str, host: str) -> None:
-    result = post_webhook(url, {"decision": "alert"}, timeout=2)
+    result = post_webhook(url.format(closed=_closed_port()), {"decision": "alert"}, timeout=2)
     assert result["sent"] is False and result["status"] is None
     assert result["host"].startswith(host)
     assert result["error"]

@@ -1,7 +1,9 @@
 """The pure training core: model search by cross-validation, threshold, calibration, refit.
 
 Nothing here prints, logs to MLflow or reads the environment; callers get a
-`TrainResult` and an optional per-trial callback.
+`TrainResult` and an optional per-trial callback. `train_model` runs the three
+steps in turn: `search_problem` checks the inputs and fixes the folds, `search`
+runs the Optuna study, `refit` decides on calibration and fits the winner.
 """
 
 from __future__ import annotations
