@@ -1,4 +1,8 @@
-"""Shared fixtures: paths, a real temporary MLflow store, and data factories."""
+"""Shared fixtures: paths, a real temporary MLflow store, and data factories.
+
+Also keeps `--dist loadgroup` honouring `xdist_group` marks on pytest 9.2 (see
+`pytest_collection_modifyitems`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,29 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 IBM_CSV = REPO.parent / "shared" / "data" / "ibm_hr_attrition.csv"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give tests marked `xdist_group(name)` the `@name` node-id suffix loadgroup groups by.
+
+    pytest-xdist 3.8 appends it through a private field that pytest 9.2 no longer
+    reads (pytest-dev/pytest-xdist#1386), so the grouped tests would be spread over
+    the workers and the fixture they share built on each. Does nothing where xdist
+    already added the suffix, or without `--dist loadgroup`.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from tests.api.helpers import make_app
 from tests.serving.fixtures import ServingStore, employee_rows
 
+pytestmark = pytest.mark.xdist_group("serving-store")
+
 ROWS = employee_rows(20)
 
 

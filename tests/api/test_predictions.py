@@ -17,6 +17,8 @@ from tests.serving.fixtures import ServingStore, employee_rows, fitted
 
 from attrition.serving.prediction_store import PredictionStore
 
+pytestmark = pytest.mark.xdist_group("serving-store")
+
 
 @pytest.fixture(scope="module")
 def served(

@@ -16,6 +16,8 @@ from tests.serving.fixtures import ServingStore, employee_rows
 
 from attrition.serving.prediction_store import PredictionStore
 
+pytestmark = pytest.mark.xdist_group("serving-store")
+
 SERVE = "from attrition.commands.serve import serve_app; serve_app(prog_name='attrition')"
 
 

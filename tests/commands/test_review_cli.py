@@ -26,7 +26,7 @@ from attrition.config import GateThresholds
 from attrition.registry.transitions import evaluate_gates, transition
 from attrition.registry.versions import get_version
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("review-cli")]
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from attrition.data import calibration
+from attrition.data.calibration import leaving
 from attrition.data.generate import attrition_features, generate_employees
 
 REAL_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ibm_hr_attrition.csv"
@@ -222,7 +222,7 @@ def test_known_risk_factors_raise_attrition(employees: pd.DataFrame) -> None:
 def test_attrition_terms_match_calibrated_coefficients(employees: pd.DataFrame) -> None:
     names = [name for name, _ in attrition_features(employees.head(10))]
     assert len(names) == len(set(names))
-    assert set(names) == set(calibration.ATTRITION_COEFFICIENTS)
+    assert set(names) == set(leaving.ATTRITION_COEFFICIENTS)
 
 
 def test_plain_model_scores_a_realistic_auc() -> None:

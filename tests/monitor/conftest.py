@@ -8,9 +8,12 @@ store, so the "since the last check" windows of tests never meet.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +127,40 @@ def shift(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 def shifted(same_distribution: pd.DataFrame) -> pd.DataFrame:
     """The same employees with the acceptance test's shift."""
     return shift(same_distribution)
+
+
+@dataclass
+class Receiver:
+    """A local webhook receiver: its address and the requests it got (path, headers, body)."""
+
+    host: str
+    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://{self.host}{path}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP server: POST /fail answers 500, /slow answers after a second, others 204."""
+    got = Receiver(host="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.received.append((self.path, dict(self.headers), body))
+            if self.path == "/slow":
+                time.sleep(1.0)
+            self.send_response(500 if self.path == "/fail" else 204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    got.host = f"127.0.0.1:{server.server_port}"
+    yield got
+    server.shutdown()
+    server.server_close()

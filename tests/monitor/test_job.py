@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from tests.monitor.conftest import Scene
+from tests.monitor.conftest import Receiver, Scene
 from tests.monitor.helpers import (
     MODEL,
     SEED_ARTIFACTS,
@@ -143,37 +139,13 @@ def test_retraining_without_data_is_an_alert(scene: Scene, shifted: pd.DataFrame
     assert any("no --data" in note for note in summary["notes"])
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        _Hook.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return None
-
-
-@pytest.fixture
-def webhook() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Hook.received.clear()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
-
-
 def test_alerts_are_posted_and_a_dead_webhook_is_not_fatal(
-    scene: Scene, shifted: pd.DataFrame, webhook: str
+    scene: Scene, shifted: pd.DataFrame, receiver: Receiver
 ) -> None:
     config, _, _ = setup_job(scene, shifted.head(800), "actions:\n  prediction_drift: alert\n")
-    result = invoke("run", "--config", config, "--webhook", webhook, "--out", "job")
+    result = invoke("run", "--config", config, "--webhook", receiver.url(), "--out", "job")
     assert result.exit_code == 2, result.output
-    (payload,) = _Hook.received
+    (payload,) = [json.loads(body) for _, _, body in receiver.received]
     assert payload["decision"] == "alert" and payload["exit_code"] == 2
     assert summary_of(scene.folder / "job")["webhook"]["sent"] is True
 

@@ -22,6 +22,8 @@ from attrition.registry.lock import registry_lock
 from attrition.registry.transitions import TransitionRefused, record_review, rollback, transition
 from attrition.registry.versions import normalise_stage
 
+pytestmark = pytest.mark.xdist_group("registry-transitions")
+
 THRESHOLDS = GateThresholds()
 
 

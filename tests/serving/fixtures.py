@@ -73,7 +73,7 @@ def fitted(kind: str = "logreg", calibrated: bool = False, **params: Any) -> Any
 
 def metadata(model: Any, threshold: float, version_note: str = "") -> dict[str, Any]:
     """`model_metadata.json` as a training run writes it (features from the same helper)."""
-    from attrition.training.artifacts import feature_schema, risk_bands
+    from attrition.training.metadata import feature_schema, risk_bands
 
     d = data()
     return {

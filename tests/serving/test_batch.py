@@ -15,6 +15,8 @@ from attrition.serving.batch import check_column, rejects_path, score_file, vali
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 
+pytestmark = pytest.mark.xdist_group("serving-store")
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> ServingStore:

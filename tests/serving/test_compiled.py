@@ -20,7 +20,9 @@ from attrition.serving.compiled import (
     compile_head,
     max_difference,
 )
-from attrition.serving.design import NotCompilable
+from attrition.serving.design_compiler import NotCompilable
+
+pytestmark = pytest.mark.xdist_group("serving-store")
 
 
 def scoring_rows(seed: int = 3) -> pd.DataFrame:

@@ -8,6 +8,8 @@ from tests.serving.fixtures import ServingStore
 from attrition.serving.manager import ModelManager, signal_reload
 from attrition.serving.model import ModelLoadError, load_version
 
+pytestmark = pytest.mark.xdist_group("serving-store")
+
 
 def test_no_champion_means_no_model_and_a_clear_status(store: ServingStore) -> None:
     name, _ = store.copy_model(("good",))

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from attrition.cli import app
 from attrition.fairness import format_metric
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("training-run")]
 runner = CliRunner()
 MODEL = "employee_attrition_model"
 ARTIFACTS = [

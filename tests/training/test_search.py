@@ -19,6 +19,8 @@ from attrition.data.prepare import prepare
 from attrition.pipeline import fitted_pipeline
 from attrition.training.search import TrainResult, TrialRecord, best_f1_threshold, train_model
 
+pytestmark = pytest.mark.xdist_group("training-search")
+
 IBM = load_dataset_config()
 
 
@@ -188,3 +190,78 @@ def test_real_ibm_file_reaches_the_quality_range(ibm_frame):
     )
     result = train_model(X_train, y_train, IBM, trials=2, kinds=("logreg",), n_jobs=2)
     assert result.cv_roc_auc >= 0.84
+
+
+@pytest.mark.parametrize(
+    ("state", "value", "params", "expected"),
+    [
+        ("COMPLETE", 0.81, {"kind": "lightgbm", "num_leaves": 15}, ("lightgbm", 0.81)),
+        ("PRUNED", None, {"kind": "logreg", "C": 0.3}, ("logreg", None)),
+        ("FAIL", None, {}, ("logreg", None)),  # failed before choosing a kind
+    ],
+)
+def test_trial_records_keep_kind_params_and_only_complete_scores(state, value, params, expected):
+    import optuna
+
+    distributions = {
+        "kind": optuna.distributions.CategoricalDistribution(["logreg", "lightgbm"]),
+        "num_leaves": optuna.distributions.IntDistribution(4, 64),
+        "C": optuna.distributions.FloatDistribution(0.01, 10),
+    }
+    frozen = optuna.trial.create_trial(
+        state=optuna.trial.TrialState[state],
+        value=value,
+        params=params,
+        distributions={k: distributions[k] for k in params},
+    )
+    record = train_module.trial_record(frozen, "logreg", {"max_abs_correlation": 0.9})
+    assert (record.kind, record.cv_roc_auc, record.state) == (*expected, state)
+    assert record.params == {
+        **{k: v for k, v in params.items() if k != "kind"},
+        "max_abs_correlation": 0.9,
+    }
+
+
+def logreg_problem(
+    features: pd.DataFrame, labels: pd.Series, cv_folds: int, max_abs_correlation: float = 0.9
+) -> train_module.Problem:
+    return train_module.search_problem(
+        features,
+        labels,
+        IBM,
+        seed=3,
+        cv_folds=cv_folds,
+        trials=1,
+        kinds=("logreg",),
+        max_abs_correlation=max_abs_correlation,
+    )
+
+
+def test_search_problem_keeps_model_columns_and_stratified_folds(employees):
+    features, labels = employees
+    task = logreg_problem(features.assign(Gender="Female"), labels, 4, max_abs_correlation=0.8)
+    assert "Gender" not in task.X.columns and list(task.X.columns) == list(features.columns)
+    assert task.extra == {"max_abs_correlation": 0.8}
+    assert len(task.folds) == 4
+    valid = np.concatenate([v for _, v in task.folds])
+    assert sorted(valid.tolist()) == list(range(len(labels)))
+    rates = [task.y[v].mean() for _, v in task.folds]
+    assert max(rates) - min(rates) < 0.02
+
+
+def test_cv_proba_scores_each_row_with_the_fold_that_held_it_out(employees):
+    from joblib import Parallel
+    from sklearn.base import clone
+
+    from attrition.features import infer_column_kinds
+    from attrition.pipeline import build_pipeline
+
+    features, labels = employees
+    task = logreg_problem(features, labels, 3)
+    model = build_pipeline("logreg", {}, infer_column_kinds(features, IBM), IBM, 1)
+    with Parallel(n_jobs=1) as parallel:
+        proba = train_module.cv_proba(model, task, parallel, n_jobs=1)
+    for train_rows, valid_rows in task.folds:
+        fitted = clone(model).fit(task.X.iloc[train_rows], task.y[train_rows])
+        expected = fitted.predict_proba(task.X.iloc[valid_rows])[:, 1]
+        np.testing.assert_allclose(proba[valid_rows], expected)

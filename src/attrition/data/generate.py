@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.data import calibration as cal
+from attrition.data.calibration import careers, demographics, leaving, pay_and_survey
 
 Frame = pd.DataFrame | Mapping[str, "pd.Series[Any]"]
 """An IBM-schema table: a DataFrame or a mapping of column name to Series."""
@@ -61,7 +61,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "Attrition": ("No", "Yes"),
     "Over18": ("Y",),
     "OverTime": ("No", "Yes"),
-    **{column: tuple(levels) for column, levels in cal.CATEGORY_LEVELS.items()},
+    **{column: tuple(levels) for column, levels in demographics.CATEGORY_LEVELS.items()},
 }
 """The real table's categories; every generated value is one of these."""
 
@@ -153,49 +153,58 @@ def _band(values: np.ndarray, uppers: Sequence[int]) -> np.ndarray:
 
 def _demographics(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
     """Age, gender, marital status, education, travel and commute."""
-    age = _draw_values(rng, [cal.AGE_PMF], None, rows)
-    age_band = _band(age, cal.AGE_BAND_UPPERS)
+    age = _draw_values(rng, [demographics.AGE_PMF], None, rows)
+    age_band = _band(age, demographics.AGE_BAND_UPPERS)
     marital = CATEGORIES["MaritalStatus"]
     return {
         "Age": age,
-        "Gender": _draw(rng, _cumulative([cal.GENDER_PMF], CATEGORIES["Gender"]), None, rows),
-        "MaritalStatus": _draw(rng, _cumulative(cal.MARITAL_BY_AGE_BAND, marital), age_band, rows),
-        "Education": _draw_values(rng, cal.EDUCATION_BY_AGE_BAND, age_band, rows),
-        "BusinessTravel": _draw(
-            rng, _cumulative([cal.BUSINESS_TRAVEL_PMF], CATEGORIES["BusinessTravel"]), None, rows
+        "Gender": _draw(
+            rng, _cumulative([demographics.GENDER_PMF], CATEGORIES["Gender"]), None, rows
         ),
-        "DistanceFromHome": _draw_values(rng, [cal.DISTANCE_FROM_HOME_PMF], None, rows),
+        "MaritalStatus": _draw(
+            rng, _cumulative(demographics.MARITAL_BY_AGE_BAND, marital), age_band, rows
+        ),
+        "Education": _draw_values(rng, demographics.EDUCATION_BY_AGE_BAND, age_band, rows),
+        "BusinessTravel": _draw(
+            rng,
+            _cumulative([demographics.BUSINESS_TRAVEL_PMF], CATEGORIES["BusinessTravel"]),
+            None,
+            rows,
+        ),
+        "DistanceFromHome": _draw_values(rng, [demographics.DISTANCE_FROM_HOME_PMF], None, rows),
     }
 
 
 def _career(rng: np.random.Generator, age: np.ndarray) -> dict[str, np.ndarray]:
     """Working years, job level, department, role, field of study, income, employers."""
     rows = len(age)
-    beta = np.asarray(cal.WORKING_YEARS_SHARE_BETA_BY_AGE_BAND)[_band(age, cal.AGE_BAND_UPPERS)]
+    beta = np.asarray(careers.WORKING_YEARS_SHARE_BETA_BY_AGE_BAND)[
+        _band(age, demographics.AGE_BAND_UPPERS)
+    ]
     working_years = _draw_beta_share(rng, beta, age - 18)
-    career_band = _band(working_years, cal.WORKING_YEARS_BAND_UPPERS)
-    level = _draw_values(rng, cal.JOB_LEVEL_BY_WORKING_YEARS_BAND, career_band, rows)
+    career_band = _band(working_years, careers.WORKING_YEARS_BAND_UPPERS)
+    level = _draw_values(rng, careers.JOB_LEVEL_BY_WORKING_YEARS_BAND, career_band, rows)
 
     departments = CATEGORIES["Department"]
-    levels = sorted(cal.DEPARTMENT_BY_JOB_LEVEL)
+    levels = sorted(careers.DEPARTMENT_BY_JOB_LEVEL)
     level_index = np.searchsorted(levels, level)
     department = _draw(
         rng,
-        _cumulative([cal.DEPARTMENT_BY_JOB_LEVEL[lv] for lv in levels], departments),
+        _cumulative([careers.DEPARTMENT_BY_JOB_LEVEL[lv] for lv in levels], departments),
         level_index,
         rows,
     )
-    role_pmfs = [cal.JOB_ROLE_BY_DEPARTMENT_LEVEL[d][lv] for d in departments for lv in levels]
+    role_pmfs = [careers.JOB_ROLE_BY_DEPARTMENT_LEVEL[d][lv] for d in departments for lv in levels]
     role = _draw(
         rng,
         _cumulative(role_pmfs, CATEGORIES["JobRole"]),
         department * len(levels) + level_index,
         rows,
     )
-    field_pmfs = [cal.EDUCATION_FIELD_BY_DEPARTMENT[d] for d in departments]
+    field_pmfs = [careers.EDUCATION_FIELD_BY_DEPARTMENT[d] for d in departments]
     field = _draw(rng, _cumulative(field_pmfs, CATEGORIES["EducationField"]), department, rows)
 
-    income_model = np.array([cal.INCOME_BY_JOB_LEVEL[lv] for lv in levels])[level_index]
+    income_model = np.array([careers.INCOME_BY_JOB_LEVEL[lv] for lv in levels])[level_index]
     log_income = (
         income_model[:, 0]
         + income_model[:, 1] * working_years
@@ -205,7 +214,7 @@ def _career(rng: np.random.Generator, age: np.ndarray) -> dict[str, np.ndarray]:
         np.int64
     )
 
-    companies = _draw_values(rng, cal.NUM_COMPANIES_BY_WORKING_YEARS_BAND, career_band, rows)
+    companies = _draw_values(rng, careers.NUM_COMPANIES_BY_WORKING_YEARS_BAND, career_band, rows)
     return {
         "TotalWorkingYears": working_years,
         "JobLevel": level,
@@ -222,17 +231,17 @@ def _tenure(
 ) -> dict[str, np.ndarray]:
     """Years at the company, in the role, with the manager and since the last promotion."""
     rows = len(working_years)
-    whole_career = (companies == 1) & (rng.random(rows) < cal.WHOLE_CAREER_AT_COMPANY_RATE)
-    career_band = _band(working_years, cal.WORKING_YEARS_BAND_UPPERS)
-    beta = np.asarray(cal.YEARS_AT_COMPANY_SHARE_BETA_BY_WORKING_YEARS_BAND)[career_band]
+    whole_career = (companies == 1) & (rng.random(rows) < careers.WHOLE_CAREER_AT_COMPANY_RATE)
+    career_band = _band(working_years, careers.WORKING_YEARS_BAND_UPPERS)
+    beta = np.asarray(careers.YEARS_AT_COMPANY_SHARE_BETA_BY_WORKING_YEARS_BAND)[career_band]
     at_company = np.where(whole_career, working_years, _draw_beta_share(rng, beta, working_years))
     return {
         "YearsAtCompany": at_company,
         **{
             column: _draw_beta_share(
-                rng, np.asarray(params), np.minimum(at_company, cal.TENURE_MAX[column])
+                rng, np.asarray(params), np.minimum(at_company, careers.TENURE_MAX[column])
             )
-            for column, params in cal.TENURE_SHARE_BETA.items()
+            for column, params in careers.TENURE_SHARE_BETA.items()
         },
     }
 
@@ -240,18 +249,20 @@ def _tenure(
 def _pay_and_survey(rng: np.random.Generator, marital: np.ndarray) -> dict[str, np.ndarray]:
     """Stock options, raise and rating, pay rates, survey answers, training and overtime."""
     rows = len(marital)
-    stock_pmfs = [cal.STOCK_OPTION_BY_MARITAL[m] for m in CATEGORIES["MaritalStatus"]]
-    hike = _draw_values(rng, [cal.PERCENT_SALARY_HIKE_PMF], None, rows)
+    stock_pmfs = [pay_and_survey.STOCK_OPTION_BY_MARITAL[m] for m in CATEGORIES["MaritalStatus"]]
+    hike = _draw_values(rng, [pay_and_survey.PERCENT_SALARY_HIKE_PMF], None, rows)
     columns: dict[str, np.ndarray] = {
         "StockOptionLevel": _draw_values(rng, stock_pmfs, marital, rows),
         "PercentSalaryHike": hike,
         # In the real table the rating is exactly "outstanding" when the raise is >= 20%.
-        "PerformanceRating": np.where(hike >= cal.OUTSTANDING_HIKE_MIN, 4, 3).astype(np.int64),
-        "OverTime": np.asarray(rng.random(rows) < cal.OVERTIME_RATE, dtype=np.int64),
+        "PerformanceRating": np.where(hike >= pay_and_survey.OUTSTANDING_HIKE_MIN, 4, 3).astype(
+            np.int64
+        ),
+        "OverTime": np.asarray(rng.random(rows) < pay_and_survey.OVERTIME_RATE, dtype=np.int64),
     }
-    for column, (low, high) in cal.UNIFORM_RANGES.items():
+    for column, (low, high) in pay_and_survey.UNIFORM_RANGES.items():
         columns[column] = rng.integers(low, high + 1, size=rows, dtype=np.int64)
-    for column, pmf in cal.SURVEY_PMFS.items():
+    for column, pmf in pay_and_survey.SURVEY_PMFS.items():
         columns[column] = _draw_values(rng, [pmf], None, rows)
     return columns
 
@@ -333,7 +344,7 @@ def generate_employees(rows: int, seed: int = 0) -> pd.DataFrame:
         )
         for name, values in columns.items()
     }
-    logit = attrition_logit(view, cal.ATTRITION_COEFFICIENTS, cal.ATTRITION_INTERCEPT)
+    logit = attrition_logit(view, leaving.ATTRITION_COEFFICIENTS, leaving.ATTRITION_INTERCEPT)
     leave = rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))
     columns["Attrition"] = leave.astype(np.int64)
     return _to_frame(columns, rows)

@@ -5,7 +5,10 @@ latency, the label-free performance estimate and, when outcomes are given,
 realised performance and fairness; applies the rules of `monitoring.yaml`; and
 on `retrain` trains a candidate on the newest data and asks the registry to move
 it to Staging through the usual gates. It never promotes to Production: a
-person reviews the candidate and promotes it.
+person reviews the candidate and promotes it (see `retrain`).
+
+`run_job` reads in `observe`, decides with pure functions of what it observed
+(`job_findings`, `exit_code`, `summarize`) and writes in `record_job`.
 
 Exit codes, for the scheduler (see `EXIT_CODES`):
 0 nothing to do; 1 the job failed; 2 alert (a person should look, including
@@ -16,24 +19,22 @@ gates (it stays registered, outside Staging).
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from attrition.config import Settings
+from attrition.monitor.retrain import Candidate, failed_candidate, retrain, retrain_reason
 from attrition.monitor.rules import MonitoringConfig, Verdict, decide
 
 if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
-
-    from attrition.config import GateThresholds
     from attrition.monitor.checks import Champion
     from attrition.monitor.drift_check import DriftCheck
+    from attrition.monitor.performance import PerformanceResult
     from attrition.monitor.worker import ForkedWorker
 
 EXIT_OK, EXIT_ERROR, EXIT_ALERT, EXIT_STAGED, EXIT_REFUSED = 0, 1, 2, 3, 4
@@ -44,7 +45,6 @@ EXIT_CODES = {
     EXIT_STAGED: "retrained: the candidate passed the gates and awaits review in Staging",
     EXIT_REFUSED: "retrained: the candidate failed the Staging gates",
 }
-ACTOR = "attrition monitor run"
 SUMMARY = "monitor_summary.json"
 Progress = Callable[[str, float | None], None]
 
@@ -67,15 +67,21 @@ class JobOptions:
 
 
 @dataclass
-class Candidate:
-    """A model retrained by the job and what the Staging gates said."""
+class Observations:
+    """What one run of the job saw before deciding anything.
 
-    version: str | None = None
-    run_id: str | None = None
-    staged: bool = False
-    failures: list[str] = field(default_factory=list)
-    test_metrics: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
+    `check` is None when drift was not checked (`notes` says why); `window` holds
+    the predictions stored since the previous check.
+    """
+
+    champion: Champion
+    since: datetime | None
+    until: datetime
+    window: pd.DataFrame
+    check: DriftCheck | None
+    performance: PerformanceResult
+    latency: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -115,131 +121,16 @@ class JobSummary:
         }
 
 
-# --- retraining --------------------------------------------------------------------------
+# --- observe: read the store, the outcomes and run the checks ---------------------------------
 
 
-def gate_thresholds(settings: Settings, config: MonitoringConfig) -> GateThresholds:
-    """The Staging gates for a candidate: the monitoring config's file, else the project's."""
-    from attrition.config import load_gate_thresholds
-
-    return load_gate_thresholds(config.retrain.gates_config or settings.gates_config)
-
-
-def stage_candidate(
-    client: MlflowClient, name: str, version: str, thresholds: GateThresholds, reason: str
-) -> tuple[bool, list[str]]:
-    """Ask the registry to move `version` to Staging through its gates (never further).
-
-    Returns whether it moved and, if not, one line per failing gate.
-    """
-    from attrition.registry.transitions import TransitionRefused, failure_line, transition
-
-    try:
-        transition(
-            client, name, version, "Staging", thresholds=thresholds, actor=ACTOR, reason=reason
-        )
-    except TransitionRefused as refused:
-        return False, [failure_line(result) for result in refused.report.failures]
-    return True, []
-
-
-def retrain(
-    settings: Settings, config: MonitoringConfig, data: str, reason: str, progress: Progress
-) -> Candidate:
-    """Train a candidate on `data` (a new registered version) and try it for Staging."""
-    from attrition.config import load_dataset_config
-    from attrition.data.load import load_table
-    from attrition.tracking import client_for
-    from attrition.training.run import TrainOptions, run_training
-
-    dataset = load_dataset_config(settings.dataset_config)
-    thresholds = gate_thresholds(settings, config)
-    frame = load_table(data, table=dataset.table)
-    options = TrainOptions(
-        trials=config.retrain.trials,
-        seed=config.retrain.seed,
-        experiment=settings.experiment,
-        profile=config.retrain.profile,
-    )
-    outcome = run_training(frame, data, dataset, thresholds, settings, options, progress)
-    client = client_for(settings.tracking_uri)
-    client.set_model_version_tag(settings.model_name, outcome.version, "attrition.trigger", reason)
-    progress("Running the Staging gates", None)
-    staged, failures = stage_candidate(
-        client, settings.model_name, outcome.version, thresholds, reason
-    )
-    return Candidate(
-        version=outcome.version,
-        run_id=outcome.run_id,
-        staged=staged,
-        failures=failures,
-        test_metrics=outcome.test_metrics,
-    )
-
-
-# --- webhook ---------------------------------------------------------------------------------
-
-
-def post_webhook(url: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """POST `payload` as JSON; a failure is reported in the result, never raised."""
-    host = urllib.parse.urlsplit(url).netloc or url
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload, default=str).encode("utf-8"),
-        headers={"Content-Type": "application/json", "User-Agent": "attrition-monitor"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return {"host": host, "sent": True, "status": int(response.status), "error": None}
-    except urllib.error.HTTPError as exc:
-        return {"host": host, "sent": False, "status": exc.code, "error": f"HTTP {exc.code}"}
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        return {"host": host, "sent": False, "status": None, "error": str(reason)}
-
-
-# --- the job ------------------------------------------------------------------------------------
-
-
-def exit_code(verdict: Verdict, candidate: Candidate | None) -> int:
-    """The scheduler's exit code for a verdict and what retraining did."""
-    if candidate is not None:
-        if candidate.error:
-            return EXIT_ERROR
-        return EXIT_STAGED if candidate.staged else EXIT_REFUSED
-    return EXIT_OK if verdict.decision == "no_action" else EXIT_ALERT
-
-
-def _window_estimate(check: DriftCheck | None, champion: Champion) -> dict[str, float] | None:
-    from attrition.monitor.estimate import estimate_metrics
-
-    if check is None or not len(check.current_scores):
-        return None
-    scores = check.current_scores
-    return estimate_metrics(scores, scores >= champion.reference.threshold)
-
-
-def run_job(
-    settings: Settings,
-    options: JobOptions,
-    *,
-    worker: ForkedWorker | None = None,
-    progress: Progress = _quiet,
-) -> JobSummary:
-    """Check the champion, decide, retrain if the rules say so, record and report."""
+def observe(
+    settings: Settings, options: JobOptions, worker: ForkedWorker | None, progress: Progress
+) -> Observations:
+    """Load the champion, check drift (when there are enough rows), performance and latency."""
     from attrition.monitor import checks
-    from attrition.monitor.findings import drift_findings, performance_findings
-    from attrition.monitor.latency import latency_findings, latency_metrics
+    from attrition.monitor.latency import latency_metrics
     from attrition.monitor.performance import assess_performance
-    from attrition.monitor.runs import monitoring_run, window_tags
-    from attrition.reports.monitoring import (
-        drift_files,
-        dump_json,
-        latency_files,
-        performance_files,
-        write_files,
-    )
 
     config = options.config
     until = checks.now_utc()
@@ -274,83 +165,183 @@ def run_job(
         context={"model_name": champion.name, "model_version": champion.version},
         **inputs,
     )
-    latency = latency_metrics(window)
-    findings = {
-        **drift_findings(check, config.drift, notes[0] if notes and check is None else ""),
-        **performance_findings(performance, _window_estimate(check, champion), config),
-        **latency_findings(latency, config.latency.p99_ms, config.latency.error_rate),
+    return Observations(
+        champion, since, until, window, check, performance, latency_metrics(window), notes
+    )
+
+
+# --- decide: pure functions of what was observed ------------------------------------------------
+
+
+def window_estimate(check: DriftCheck | None, threshold: float) -> dict[str, float] | None:
+    """Label-free performance estimate of the checked rows' scores, None without rows."""
+    from attrition.monitor.estimate import estimate_metrics
+
+    if check is None or not len(check.current_scores):
+        return None
+    scores = check.current_scores
+    return estimate_metrics(scores, scores >= threshold)
+
+
+def job_findings(seen: Observations, config: MonitoringConfig) -> dict[str, tuple[bool, str]]:
+    """Every signal of the job (signal -> fired, detail): drift, performance, latency."""
+    from attrition.monitor.findings import drift_findings, performance_findings
+    from attrition.monitor.latency import latency_findings
+
+    skipped = seen.notes[0] if seen.notes and seen.check is None else ""
+    estimate = window_estimate(seen.check, seen.champion.reference.threshold)
+    return {
+        **drift_findings(seen.check, config.drift, skipped),
+        **performance_findings(seen.performance, estimate, config),
+        **latency_findings(seen.latency, config.latency.p99_ms, config.latency.error_rate),
     }
-    verdict = decide(findings, config)
 
-    candidate = None
-    if verdict.decision == "retrain":
-        reason = "monitoring: " + "; ".join(
-            s.name for s in verdict.signals if s.fired and s.action == "retrain"
-        )
-        if options.data is None:
-            notes.append("retraining needed but no --data given: alert instead")
-        else:
-            progress("Retraining a candidate", None)
-            try:
-                candidate = retrain(settings, config, options.data, reason, progress)
-            except Exception as exc:  # recorded in the run and the summary, exit code 1
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                candidate = Candidate(error=f"{type(exc).__name__}: {first}")
 
-    summary = JobSummary(
-        model_name=champion.name,
-        champion_version=champion.version,
+def retrain_signals(verdict: Verdict) -> list[str]:
+    """Names of the fired signals whose action is `retrain`."""
+    return [s.name for s in verdict.signals if s.fired and s.action == "retrain"]
+
+
+def exit_code(verdict: Verdict, candidate: Candidate | None) -> int:
+    """The scheduler's exit code for a verdict and what retraining did."""
+    if candidate is not None:
+        if candidate.error:
+            return EXIT_ERROR
+        return EXIT_STAGED if candidate.staged else EXIT_REFUSED
+    return EXIT_OK if verdict.decision == "no_action" else EXIT_ALERT
+
+
+def summarize(
+    seen: Observations, options: JobOptions, verdict: Verdict, candidate: Candidate | None
+) -> JobSummary:
+    """The job's summary before it is recorded (no run id, artifacts or webhook yet)."""
+    return JobSummary(
+        model_name=seen.champion.name,
+        champion_version=seen.champion.version,
         verdict=verdict,
         exit_code=exit_code(verdict, candidate),
         window={
-            "since": since.isoformat() if since else None,
-            "until": until.isoformat(),
+            "since": seen.since.isoformat() if seen.since else None,
+            "until": seen.until.isoformat(),
             "drift_source": options.current or "prediction store",
         },
         rows={
-            "stored_in_window": len(window),
-            "drift_rows": len(check.current_scores) if check else 0,
-            "stored_predictions": performance.predictions,
-            "outcomes_matched": performance.matched,
+            "stored_in_window": len(seen.window),
+            "drift_rows": len(seen.check.current_scores) if seen.check else 0,
+            "stored_predictions": seen.performance.predictions,
+            "outcomes_matched": seen.performance.matched,
         },
-        notes=notes,
+        notes=seen.notes,
         candidate=candidate,
     )
-    files: dict[str, str | bytes] = {}
-    if check is not None:
-        files.update(drift_files(check))
-    files.update(performance_files(performance))
-    files.update(latency_files(latency))
 
-    progress("Recording the monitoring run", None)
+
+# --- record: the monitoring run, the webhook and the output folder -----------------------------
+
+
+def job_tags(seen: Observations, options: JobOptions, summary: JobSummary) -> dict[str, str]:
+    """Tags of the job's monitoring run: window, decision, exit code, inputs and candidate."""
+    from attrition.monitor.runs import window_tags
+
     tags = {
-        **window_tags("store", since, until),
-        "attrition.decision": verdict.decision,
+        **window_tags("store", seen.since, seen.until),
+        "attrition.decision": summary.verdict.decision,
         "attrition.exit_code": str(summary.exit_code),
     }
     if options.current is not None:
         tags["attrition.current_file"] = options.current
-    if candidate and candidate.version:
-        tags["attrition.candidate_version"] = candidate.version
+    if summary.candidate and summary.candidate.version:
+        tags["attrition.candidate_version"] = summary.candidate.version
+    return tags
+
+
+def job_metrics(seen: Observations, summary: JobSummary) -> dict[str, Any]:
+    """Numbers of the job's monitoring run (None and non-finite values are not logged)."""
+    from attrition.monitor.checks import drift_values, performance_values
+
+    metrics: dict[str, Any] = {
+        "exit_code": summary.exit_code,
+        **(drift_values(seen.check) if seen.check else {}),
+        **performance_values(seen.performance),
+    }
+    overall = seen.latency.get("overall") or {}
+    metrics.update({f"latency_{k}": overall.get(k) for k in ("p50_ms", "p95_ms", "p99_ms")})
+    metrics["error_rate"] = overall.get("error_rate")
+    return metrics
+
+
+def job_files(seen: Observations) -> dict[str, str | bytes]:
+    """The drift (when checked), performance and latency artifacts of the job."""
+    from attrition.reports.monitoring import drift_files, latency_files, performance_files
+
+    files: dict[str, str | bytes] = {}
+    if seen.check is not None:
+        files.update(drift_files(seen.check))
+    files.update(performance_files(seen.performance))
+    files.update(latency_files(seen.latency))
+    return files
+
+
+def record_job(
+    settings: Settings,
+    options: JobOptions,
+    seen: Observations,
+    summary: JobSummary,
+    files: dict[str, str | bytes],
+) -> None:
+    """Log the monitoring run, POST the summary when action is needed, write `options.out`.
+
+    Fills in the summary's run id, webhook result, artifacts and written paths.
+    """
+    from attrition.monitor.runs import monitoring_run
+    from attrition.monitor.webhook import post_webhook
+    from attrition.reports.monitoring import dump_json, write_files
+
+    config = options.config
     url = options.webhook or config.webhook.url
+    champion = seen.champion
+    tags = job_tags(seen, options, summary)
     with monitoring_run(
         champion.client, settings, "job", champion.name, champion.version, tags
     ) as run:
         summary.run_id = run.run_id
-        if url and verdict.decision != "no_action":
+        if url and summary.verdict.decision != "no_action":
             summary.webhook = post_webhook(url, summary.to_dict(), config.webhook.timeout_seconds)
         summary.artifacts = sorted([*files, SUMMARY])
         files[SUMMARY] = dump_json(summary.to_dict())
-        metrics: dict[str, Any] = {
-            "exit_code": summary.exit_code,
-            **(checks.drift_values(check) if check else {}),
-            **checks.performance_values(performance),
-        }
-        overall = latency.get("overall") or {}
-        metrics.update({f"latency_{k}": overall.get(k) for k in ("p50_ms", "p95_ms", "p99_ms")})
-        metrics["error_rate"] = overall.get("error_rate")
-        run.log_metrics(metrics)
+        run.log_metrics(job_metrics(seen, summary))
         run.log_files(files)
     if options.out is not None:
         summary.written = [str(p) for p in write_files(files, options.out)]
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+def run_job(
+    settings: Settings,
+    options: JobOptions,
+    *,
+    worker: ForkedWorker | None = None,
+    progress: Progress = _quiet,
+) -> JobSummary:
+    """Check the champion, decide, retrain if the rules say so, record and report."""
+    config = options.config
+    seen = observe(settings, options, worker, progress)
+    verdict = decide(job_findings(seen, config), config)
+    candidate = None
+    if verdict.decision == "retrain":
+        if options.data is None:
+            seen.notes.append("retraining needed but no --data given: alert instead")
+        else:
+            progress("Retraining a candidate", None)
+            reason = retrain_reason(retrain_signals(verdict))
+            try:
+                candidate = retrain(settings, config, options.data, reason, progress)
+            except Exception as exc:  # recorded in the run and the summary, exit code 1
+                candidate = failed_candidate(exc)
+    summary = summarize(seen, options, verdict, candidate)
+    files = job_files(seen)
+    progress("Recording the monitoring run", None)
+    record_job(settings, options, seen, summary, files)
     return summary

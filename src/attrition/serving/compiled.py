@@ -27,7 +27,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from attrition.features import CorrelationFilter
-from attrition.serving.design import Design, NotCompilable, compile_design
+from attrition.serving.design import Design
+from attrition.serving.design_compiler import NotCompilable, compile_design
 
 TOLERANCE = 1e-9
 

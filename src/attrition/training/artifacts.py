@@ -1,63 +1,33 @@
 """Every file a training run logs, built from the run's real results.
 
 Each builder returns file contents (text or bytes) keyed by the artifact name the
-contract fixes; `build_all` times each one so their cost stays visible.
+contract fixes; `build_all` times each one so their cost stays visible. The
+metadata and the monitoring reference have their own modules (`metadata`,
+`reference`).
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from attrition import tracking
-from attrition.config import DatasetConfig, GateThresholds
-from attrition.data.prepare import PreparedData
 from attrition.data.quality import DataQuality, assess_quality
 from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
 from attrition.fairness import FairnessAssessment, assess_fairness
-from attrition.mitigation import MitigationComparison
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
-from attrition.training.search import TrainResult
-
-Timer = Callable[[str, Callable[[], Any]], Any]
-
-
-@dataclass(frozen=True)
-class RunFacts:
-    """Everything known about a run once the model is fitted and scored on the test split."""
-
-    model: Any
-    result: TrainResult
-    train: PreparedData
-    test: PreparedData
-    test_proba: np.ndarray
-    test_metrics: dict[str, float]
-    cv_metrics: dict[str, float]
-    config: DatasetConfig
-    thresholds: GateThresholds
-    model_name: str
-    data_hash: str
-    code_version: str
-    source: str
-    mitigation: Any = None
-    profile: bool = True
-    seed: int = 42
-
-    @property
-    def base_rate(self) -> float:
-        return float(self.train.labels.mean())
+from attrition.training.facts import RunFacts, Timer, json_text
+from attrition.training.metadata import model_metadata, used_sensitive
+from attrition.training.reference import reference_files
 
 
 @dataclass
@@ -74,138 +44,6 @@ def _png(fig: Figure) -> bytes:
     return figure_png(fig, dpi=120)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=_jsonable)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def risk_bands(threshold: float) -> dict[str, float]:
-    """Lower edges of the risk bands, anchored on the tuned decision threshold."""
-    return {"low": 0.0, "medium": round(threshold / 2, 6), "high": round(threshold, 6)}
-
-
-def feature_schema(features: pd.DataFrame, ordinal_max_levels: int) -> list[dict[str, Any]]:
-    """Per input column: type, and the categories or numeric range seen in training."""
-    schema: list[dict[str, Any]] = []
-    for name in features.columns:
-        column = features[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            levels = int(column.nunique(dropna=True))
-            integer = pd.api.types.is_integer_dtype(column)
-            schema.append(
-                {
-                    "name": name,
-                    "type": "integer" if integer else "number",
-                    "kind": "ordinal" if integer and levels <= ordinal_max_levels else "numeric",
-                    "min": float(column.min()),
-                    "max": float(column.max()),
-                }
-            )
-        else:
-            categories = sorted(column.dropna().astype(str).unique().tolist())
-            schema.append(
-                {"name": name, "type": "string", "kind": "categorical", "categories": categories}
-            )
-    return schema
-
-
-def used_sensitive(config: DatasetConfig, features: pd.DataFrame) -> list[str]:
-    """Sensitive attributes that reach the model, directly or through a band's source column."""
-    used = []
-    for name in config.sensitive:
-        if name in features.columns:
-            used.append(name)
-        elif name in config.bands and config.bands[name].column in features.columns:
-            used.append(f"{name} (via {config.bands[name].column})")
-    return used
-
-
-def model_metadata(facts: RunFacts, quality: DataQuality) -> dict[str, Any]:
-    """The facts a consumer of the model needs: inputs, threshold, provenance, headline metrics."""
-    config = facts.config
-    return {
-        "model_name": facts.model_name,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model_kind": facts.result.kind,
-        "params": facts.result.params,
-        "calibrated": facts.result.calibrated,
-        "threshold": facts.result.threshold,
-        "risk_bands": risk_bands(facts.result.threshold),
-        "output": "predict_proba(features)[:, 1] is the probability that the employee leaves",
-        "target": config.target,
-        "positive_label": config.positive_label,
-        "id_column": config.id_column,
-        "features": feature_schema(facts.train.features, config.ordinal_max_levels),
-        "sensitive_attributes": config.sensitive,
-        "excluded_from_model": config.exclude_from_model,
-        "sensitive_used_by_model": used_sensitive(config, facts.train.features),
-        "mitigation": getattr(facts.mitigation, "constraint", None),
-        "training_data": {
-            "source": facts.source,
-            "hash": facts.data_hash,
-            "train_rows": len(facts.train.labels),
-            "test_rows": len(facts.test.labels),
-            "base_rate": facts.base_rate,
-        },
-        "code_version": facts.code_version,
-        "data_quality": quality.metrics(),
-        "metrics": {"cv": facts.cv_metrics, "test": facts.test_metrics},
-    }
-
-
-def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
-    """The monitoring reference stored with the version: what 'normal' looked like at training."""
-    sample = facts.train.features
-    if len(sample) > 5000:
-        sample = sample.sample(5000, random_state=facts.seed)
-    test_set = facts.test.features.copy()
-    test_set["label"] = facts.test.labels.to_numpy()
-    for name in facts.test.audit.columns:
-        if name not in test_set.columns:
-            test_set[name] = facts.test.audit[name].astype(str).to_numpy()
-    id_name = facts.config.id_column or "row"
-    test_set[id_name] = facts.test.ids.to_numpy()
-    predictions = pd.DataFrame(
-        {
-            id_name: facts.test.ids.to_numpy(),
-            "label": facts.test.labels.to_numpy(),
-            "proba": facts.test_proba,
-        }
-    )
-    quantiles = np.quantile(facts.test_proba, np.linspace(0, 1, 11)).tolist()
-    summary = {
-        "base_rate": facts.base_rate,
-        "threshold": facts.result.threshold,
-        "test_prediction_deciles": quantiles,
-        "test_predicted_rate": float((facts.test_proba >= facts.result.threshold).mean()),
-        "feature_columns": list(facts.train.features.columns),
-        "id_column": id_name,
-    }
-    return {
-        "reference/features.parquet": _parquet(sample),
-        "reference/test_set.parquet": _parquet(test_set),
-        "reference/test_predictions.parquet": _parquet(predictions),
-        # Lets a later A/B comparison leave out rows this model trained on.
-        "reference/train_ids.parquet": _parquet(
-            pd.DataFrame({id_name: facts.train.ids.to_numpy()})
-        ),
-        "reference/reference.json": _json(summary),
-    }
-
-
 def core_files(facts: RunFacts, quality: DataQuality, timer: Timer) -> dict[str, str | bytes]:
     """Metrics, metadata, requirements and the two core evaluation plots."""
     y_test = facts.test.labels.to_numpy()
@@ -217,7 +55,7 @@ def core_files(facts: RunFacts, quality: DataQuality, timer: Timer) -> dict[str,
     }
     requirements = tracking.pinned_requirements(("fairlearn",) if facts.mitigation else ())
     return {
-        "metrics.json": _json(
+        "metrics.json": json_text(
             {
                 "threshold": threshold,
                 "validation": cv,
@@ -225,23 +63,23 @@ def core_files(facts: RunFacts, quality: DataQuality, timer: Timer) -> dict[str,
                 "data_quality": quality.metrics(),
             }
         ),
-        "validation_metrics.json": _json(
+        "validation_metrics.json": json_text(
             {
                 "source": "out-of-fold predictions on the training split",
                 "threshold": threshold,
                 **cv,
             }
         ),
-        "test_metrics.json": _json(
+        "test_metrics.json": json_text(
             {
                 "source": "held-out test split, scored once",
                 "threshold": threshold,
                 **facts.test_metrics,
             }
         ),
-        "model_metadata.json": _json(model_metadata(facts, quality)),
+        "model_metadata.json": json_text(model_metadata(facts, quality)),
         "requirements.txt": "\n".join(requirements) + "\n",
-        "data_quality.json": _json(quality.to_dict()),
+        "data_quality.json": json_text(quality.to_dict()),
         "confusion_matrix.png": timer(
             "confusion_matrix.png",
             lambda: _png(plot_confusion_matrix(y_test, facts.test_proba, threshold)),
@@ -295,7 +133,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     fairness = timer("fairness", lambda: test_fairness(facts))
     bundle.fairness = fairness
     bundle.metrics.update(fairness.metrics())
-    bundle.files["fairness.json"] = _json(fairness.to_dict())
+    bundle.files["fairness.json"] = json_text(fairness.to_dict())
     bundle.files["fairness_metrics.png"] = timer(
         "fairness_metrics.png", lambda: _png(plot_fairness(fairness))
     )
@@ -372,7 +210,7 @@ def test_shap_values(facts: RunFacts) -> pd.DataFrame:
 
 
 def _merge_json(text: str | bytes, extra: dict[str, Any]) -> str:
-    return _json({**json.loads(text), **extra})
+    return json_text({**json.loads(text), **extra})
 
 
 def split_drift(facts: RunFacts) -> dict[str, Any]:
@@ -396,53 +234,3 @@ def training_profile(facts: RunFacts) -> str:
 def model_inputs(facts: RunFacts) -> pd.DataFrame:
     """The matrix the final estimator sees on the training rows, for the correlation gate."""
     return pipeline_inputs(facts.model, facts.train.features)
-
-
-def mitigate(
-    result: TrainResult,
-    train: PreparedData,
-    test: PreparedData,
-    config: DatasetConfig,
-    thresholds: GateThresholds,
-    constraint: str,
-    seed: int,
-) -> tuple[Any, MitigationComparison]:
-    """Refit the chosen pipeline under a fairness constraint; compare on the test split.
-
-    The constrained attributes are those whose out-of-fold (training) decisions fail the
-    fairness gate, so the test split plays no part in the choice; when none fail, all
-    sensitive attributes are constrained.
-    """
-    from attrition.features import infer_column_kinds
-    from attrition.mitigation import compare_mitigation, fit_mitigated
-    from attrition.pipeline import build_pipeline
-
-    oof_decisions = (result.oof_proba >= result.threshold).astype(int)
-    training_fairness = assess_fairness(
-        train.labels.to_numpy(), oof_decisions, train.audit, thresholds, n_boot=0, seed=seed
-    )
-    failing = [a.name for a in training_fairness.attributes if a.passed is False]
-    targeted = failing or list(train.audit.columns)
-    base = build_pipeline(
-        result.kind, result.params, infer_column_kinds(train.features, config), config, seed
-    )
-    mitigated = fit_mitigated(
-        base,
-        train.features,
-        train.labels,
-        train.audit[targeted],
-        constraint,  # type: ignore[arg-type]
-        seed=seed,
-        threshold=result.threshold,
-    )
-    comparison = compare_mitigation(
-        result.model.predict_proba(test.features)[:, 1],
-        mitigated.predict_proba(test.features)[:, 1],
-        test.labels.to_numpy(),
-        test.audit,
-        constraint,  # type: ignore[arg-type]
-        before_threshold=result.threshold,
-        after_threshold=result.threshold,
-        attributes=targeted,
-    )
-    return mitigated, comparison

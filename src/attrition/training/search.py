@@ -1,7 +1,9 @@
 """The pure training core: model search by cross-validation, threshold, calibration, refit.
 
 Nothing here prints, logs to MLflow or reads the environment; callers get a
-`TrainResult` and an optional per-trial callback.
+`TrainResult` and an optional per-trial callback. `train_model` runs the three
+steps in turn: `search_problem` checks the inputs and fixes the folds, `search`
+runs the Optuna study, `refit` decides on calibration and fits the winner.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from attrition.config import DatasetConfig
-from attrition.features import infer_column_kinds
+from attrition.features import ColumnKinds, infer_column_kinds
 from attrition.pipeline import (
     DEFAULT_MAX_CORRELATION,
     DEFAULT_PARAMS,
@@ -132,6 +134,193 @@ def _check_inputs(features: pd.DataFrame, y: np.ndarray, cv_folds: int, trials: 
         raise ValueError(f"trials must be at least 1, got {trials}")
 
 
+@dataclass(frozen=True)
+class Problem:
+    """The checked inputs of a search: the model's columns, 0/1 labels and the CV folds."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    column_kinds: ColumnKinds
+    folds: Folds
+    extra: dict[str, Any]
+
+
+@dataclass
+class SearchOutcome:
+    """The best trial of a search: its kind, parameters, CV scores and out-of-fold predictions."""
+
+    kind: str
+    params: dict[str, Any]
+    cv_roc_auc: float
+    cv_roc_auc_std: float
+    oof_proba: np.ndarray
+    trials: list[TrialRecord]
+
+
+def search_problem(
+    features: pd.DataFrame,
+    labels: pd.Series,
+    config: DatasetConfig,
+    *,
+    seed: int,
+    cv_folds: int,
+    trials: int,
+    kinds: tuple[str, ...],
+    max_abs_correlation: float,
+) -> Problem:
+    """Check the inputs and fix what every trial shares: input columns, labels, folds.
+
+    Raises:
+        ValueError: naming the mismatched rows, bad labels, too small a class, budget or kind.
+    """
+    y = np.asarray(labels)
+    _check_inputs(features, y, cv_folds, trials)
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"unknown model kind(s) {unknown}; choose from {', '.join(KINDS)}")
+    column_kinds = infer_column_kinds(features, config)
+    used = set(column_kinds.columns)
+    X = features[[str(c) for c in features.columns if c in used]]
+    y = y.astype(int)
+    folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
+    return Problem(X, y, column_kinds, folds, {"max_abs_correlation": max_abs_correlation})
+
+
+def cv_proba(
+    model: Any,
+    task: Problem,
+    parallel: Parallel,
+    n_jobs: int,
+    trial: optuna.Trial | None = None,
+) -> np.ndarray:
+    """Out-of-fold probabilities of `model`: each row scored by a fit that never saw it.
+
+    With a `trial`, the running mean fold AUC is reported after each fold so the
+    pruner can stop a trailing trial (`optuna.TrialPruned`).
+    """
+    y = task.y
+    proba = np.zeros(len(y))
+    scores: list[float] = []
+    for batch in _batches(task.folds, max(1, n_jobs)):
+        preds = parallel(delayed(_fit_predict)(model, task.X, y, fold) for _, fold in batch)
+        for (i, (_, valid)), pred in zip(batch, preds, strict=True):
+            proba[valid] = pred
+            scores.append(roc_auc_score(y[valid], pred))
+            if trial is not None:
+                trial.report(float(np.mean(scores)), step=i)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+    if trial is not None:
+        trial.set_user_attr("cv_roc_auc_std", float(np.std(scores)))
+    return proba
+
+
+def trial_record(
+    frozen: optuna.trial.FrozenTrial, default_kind: str, extra: dict[str, Any]
+) -> TrialRecord:
+    """What the run keeps of one finished Optuna trial (a score only when it completed)."""
+    params = {k: v for k, v in frozen.params.items() if k != "kind"}
+    complete = frozen.state == optuna.trial.TrialState.COMPLETE
+    return TrialRecord(
+        number=frozen.number,
+        kind=str(frozen.params.get("kind", default_kind)),
+        params={**params, **extra},
+        cv_roc_auc=float(frozen.value) if complete and frozen.value is not None else None,
+        state=frozen.state.name,
+    )
+
+
+def search(
+    task: Problem,
+    config: DatasetConfig,
+    parallel: Parallel,
+    *,
+    trials: int,
+    seed: int,
+    kinds: tuple[str, ...],
+    n_jobs: int,
+    on_trial: Callable[[TrialRecord], None] | None,
+    timeout_s: float | None,
+) -> SearchOutcome:
+    """One seeded TPE study over model kinds and their parameters; the best complete trial.
+
+    Raises:
+        RuntimeError: when no trial completed.
+    """
+    oof: dict[int, np.ndarray] = {}
+    records: list[TrialRecord] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("kind", list(kinds))
+        params = {**suggest_params(kind, trial), **task.extra}
+        model = build_pipeline(kind, params, task.column_kinds, config, seed)
+        proba = cv_proba(model, task, parallel, n_jobs, trial)
+        oof[trial.number] = proba
+        return float(np.mean([roc_auc_score(task.y[v], proba[v]) for _, v in task.folds]))
+
+    def record(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        records.append(trial_record(frozen, kinds[0], task.extra))
+        if on_trial is not None:
+            on_trial(records[-1])
+
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )
+    for kind in kinds:
+        study.enqueue_trial({"kind": kind, **_searched(kind)})
+    study.optimize(
+        objective,
+        n_trials=trials,
+        timeout=timeout_s,
+        callbacks=[record],
+        catch=(ValueError, ArithmeticError),
+    )
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise RuntimeError(f"none of {len(study.trials)} training trials completed")
+    best = study.best_trial
+    return SearchOutcome(
+        kind=str(best.params["kind"]),
+        params={**{k: v for k, v in best.params.items() if k != "kind"}, **task.extra},
+        cv_roc_auc=float(best.value if best.value is not None else np.nan),
+        cv_roc_auc_std=float(best.user_attrs["cv_roc_auc_std"]),
+        oof_proba=oof[best.number],
+        trials=records,
+    )
+
+
+def refit(
+    task: Problem,
+    found: SearchOutcome,
+    config: DatasetConfig,
+    parallel: Parallel,
+    *,
+    seed: int,
+    n_jobs: int,
+) -> TrainResult:
+    """Calibrate the best pipeline only if nested CV says it helps; fit it on all rows."""
+    pipeline = build_pipeline(found.kind, found.params, task.column_kinds, config, seed)
+    calibrated_oof = cv_proba(_calibrated(pipeline, seed), task, parallel, n_jobs)
+    calibrate = _calibration_helps(task.y, found.oof_proba, calibrated_oof)
+    model: Any = _calibrated(pipeline, seed) if calibrate else pipeline
+    model.fit(task.X, task.y)
+    chosen_oof = calibrated_oof if calibrate else found.oof_proba
+    return TrainResult(
+        model=model,
+        kind=found.kind,
+        params=found.params,
+        threshold=best_f1_threshold(task.y, chosen_oof),
+        oof_proba=chosen_oof,
+        cv_roc_auc=found.cv_roc_auc,
+        cv_roc_auc_std=found.cv_roc_auc_std,
+        trials=found.trials,
+        calibrated=calibrate,
+        feature_names_in=list(task.X.columns),
+    )
+
+
 def train_model(
     features: pd.DataFrame,
     labels: pd.Series,
@@ -156,59 +345,16 @@ def train_model(
     Results depend only on the data, config and seed (not on `n_jobs`), unless
     `timeout_s` cuts the search short.
     """
-    y = np.asarray(labels)
-    _check_inputs(features, y, cv_folds, trials)
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        raise ValueError(f"unknown model kind(s) {unknown}; choose from {', '.join(KINDS)}")
-    column_kinds = infer_column_kinds(features, config)
-    used = set(column_kinds.columns)
-    names = [str(c) for c in features.columns if c in used]
-    X = features[names]
-    y = y.astype(int)
-    folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
-    extra = {"max_abs_correlation": max_abs_correlation}
-    oof: dict[int, np.ndarray] = {}
-    records: list[TrialRecord] = []
-
-    def run_folds(model: Any, parallel: Parallel, trial: optuna.Trial | None) -> np.ndarray:
-        proba = np.zeros(len(y))
-        scores: list[float] = []
-        for batch in _batches(folds, max(1, n_jobs)):
-            preds = parallel(delayed(_fit_predict)(model, X, y, fold) for _, fold in batch)
-            for (i, (_, valid)), pred in zip(batch, preds, strict=True):
-                proba[valid] = pred
-                scores.append(roc_auc_score(y[valid], pred))
-                if trial is not None:
-                    trial.report(float(np.mean(scores)), step=i)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned()
-        if trial is not None:
-            trial.set_user_attr("cv_roc_auc_std", float(np.std(scores)))
-        return proba
-
-    def objective(trial: optuna.Trial, parallel: Parallel) -> float:
-        kind = trial.suggest_categorical("kind", list(kinds))
-        params = {**suggest_params(kind, trial), **extra}
-        model = build_pipeline(kind, params, column_kinds, config, seed)
-        proba = run_folds(model, parallel, trial)
-        oof[trial.number] = proba
-        return float(np.mean([roc_auc_score(y[v], proba[v]) for _, v in folds]))
-
-    def record(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-        params = {k: v for k, v in frozen.params.items() if k != "kind"}
-        complete = frozen.state == optuna.trial.TrialState.COMPLETE
-        rec = TrialRecord(
-            number=frozen.number,
-            kind=str(frozen.params.get("kind", kinds[0])),
-            params={**params, **extra},
-            cv_roc_auc=float(frozen.value) if complete and frozen.value is not None else None,
-            state=frozen.state.name,
-        )
-        records.append(rec)
-        if on_trial is not None:
-            on_trial(rec)
-
+    task = search_problem(
+        features,
+        labels,
+        config,
+        seed=seed,
+        cv_folds=cv_folds,
+        trials=trials,
+        kinds=kinds,
+        max_abs_correlation=max_abs_correlation,
+    )
     # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
     # BLAS threads are several times slower on a busy 2-core machine.
     with (
@@ -218,42 +364,15 @@ def train_model(
         Parallel(n_jobs=n_jobs, prefer="threads") as parallel,
     ):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        study = optuna.create_study(
-            direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=seed),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        found = search(
+            task,
+            config,
+            parallel,
+            trials=trials,
+            seed=seed,
+            kinds=kinds,
+            n_jobs=n_jobs,
+            on_trial=on_trial,
+            timeout_s=timeout_s,
         )
-        for kind in kinds:
-            study.enqueue_trial({"kind": kind, **_searched(kind)})
-        study.optimize(
-            lambda trial: objective(trial, parallel),
-            n_trials=trials,
-            timeout=timeout_s,
-            callbacks=[record],
-            catch=(ValueError, ArithmeticError),
-        )
-        completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        if not completed:
-            raise RuntimeError(f"none of {len(study.trials)} training trials completed")
-        best = study.best_trial
-        kind = str(best.params["kind"])
-        params = {**{k: v for k, v in best.params.items() if k != "kind"}, **extra}
-        pipeline = build_pipeline(kind, params, column_kinds, config, seed)
-        raw = oof[best.number]
-        calibrated_oof = run_folds(_calibrated(pipeline, seed), parallel, None)
-        calibrate = _calibration_helps(y, raw, calibrated_oof)
-        model: Any = _calibrated(pipeline, seed) if calibrate else pipeline
-        model.fit(X, y)
-    chosen_oof = calibrated_oof if calibrate else raw
-    return TrainResult(
-        model=model,
-        kind=kind,
-        params=params,
-        threshold=best_f1_threshold(y, chosen_oof),
-        oof_proba=chosen_oof,
-        cv_roc_auc=float(best.value if best.value is not None else np.nan),
-        cv_roc_auc_std=float(best.user_attrs["cv_roc_auc_std"]),
-        trials=records,
-        calibrated=calibrate,
-        feature_names_in=names,
-    )
+        return refit(task, found, config, parallel, seed=seed, n_jobs=n_jobs)
