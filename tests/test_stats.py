@@ -26,6 +26,7 @@ from attrition.stats import (
     bootstrap_unpaired,
     confusion,
     decision_metrics,
+    interval_verdict,
     percentile_interval,
     rates,
     resamples_of,
@@ -369,3 +370,35 @@ def test_group_intervals_agree_with_fairlearn_within_monte_carlo_error(
         assert diff.ci_low is not None and diff.ci_high is not None
         assert abs(diff.ci_low - spread_low[name]) < tolerance, metric
         assert abs(diff.ci_high - spread_high[name]) < tolerance, metric
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "good", "evidence", "expected"),
+    [
+        (0.02, 0.08, "below", 50, "pass"),
+        (0.12, 0.30, "below", 50, "fail"),
+        (0.05, 0.20, "below", 50, "inconclusive"),
+        (0.02, 0.08, "below", 5, "insufficient_evidence"),
+        (float("nan"), 0.08, "below", 50, "insufficient_evidence"),
+        (0.86, 0.90, "above", None, "pass"),
+        (0.70, 0.80, "above", None, "fail"),
+        (0.80, 0.90, "above", None, "inconclusive"),
+    ],
+)
+def test_interval_verdict_judges_the_whole_interval(low, high, good, evidence, expected):
+    assert (
+        interval_verdict(
+            low,
+            high,
+            0.1 if good == "below" else 0.85,
+            good=good,
+            evidence=evidence,
+            min_evidence=20,
+        )
+        == expected
+    )
+
+
+def test_interval_verdict_threshold_on_the_bound_is_not_a_pass():
+    assert interval_verdict(0.05, 0.1, 0.1, good="below") == "inconclusive"
+    assert interval_verdict(0.1, 0.2, 0.1, good="below") == "fail"

@@ -310,3 +310,47 @@ def _ratio(numerator: Array, denominator: Array) -> Array:
 
 def _zero_if_nan(values: Array) -> Array:
     return np.where(np.isnan(values), 0.0, values)
+
+
+# --- Verdicts on intervals ------------------------------------------------------------
+
+PASS = "pass"
+FAIL = "fail"
+INCONCLUSIVE = "inconclusive"
+INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+NOT_APPLICABLE = "not_applicable"
+INFO = "info"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, INSUFFICIENT_EVIDENCE, NOT_APPLICABLE, INFO)
+
+
+def interval_verdict(
+    low: float,
+    high: float,
+    threshold: float,
+    *,
+    good: str,
+    evidence: float | None = None,
+    min_evidence: float = 0,
+) -> str:
+    """Judge an estimate by its whole interval against a threshold.
+
+    `good` is "below" when small values are good (a gap under its bar) and "above" when
+    large ones are (an AUC over its bar). `pass` needs the whole interval on the good
+    side, `fail` the whole interval on the bad side; anything else is `inconclusive`.
+    With `evidence` (the count in the metric's denominator) under `min_evidence`, or an
+    undefined bound, the estimate cannot be judged: `insufficient_evidence`.
+    """
+    if good not in ("below", "above"):
+        raise ValueError(f"good must be 'below' or 'above', not {good!r}")
+    if evidence is not None and evidence < min_evidence:
+        return INSUFFICIENT_EVIDENCE
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INSUFFICIENT_EVIDENCE
+    low, high = min(low, high), max(low, high)
+    if good == "below":
+        if high < threshold:
+            return PASS
+        return FAIL if low >= threshold else INCONCLUSIVE
+    if low > threshold:
+        return PASS
+    return FAIL if high <= threshold else INCONCLUSIVE
