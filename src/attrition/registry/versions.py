@@ -41,14 +41,19 @@ def normalise_stage(stage: str) -> str:
     raise RegistryError(f"unknown stage '{stage}' (use one of: {', '.join(STAGES)})")
 
 
-def get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
-    """One model version; an unknown model or version is a RegistryError naming it."""
+def _require_model(client: MlflowClient, name: str) -> None:
+    """Raise a RegistryError naming `name` when no such registered model exists."""
     try:
         client.get_registered_model(name)
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise RegistryError(f"no registered model named '{name}'") from None
         raise
+
+
+def get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
+    """One model version; an unknown model or version is a RegistryError naming it."""
+    _require_model(client, name)
     try:
         with quiet_stages():
             return client.get_model_version(name, str(version))
@@ -60,12 +65,7 @@ def get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
 
 def versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     """Every version of `name`, oldest first; an unknown model is a RegistryError."""
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise RegistryError(f"no registered model named '{name}'") from None
-        raise
+    _require_model(client, name)
     with quiet_stages():
         found = client.search_model_versions(f"name='{name}'")
     return sorted(found, key=lambda mv: int(num(mv)))
