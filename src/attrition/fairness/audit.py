@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -153,25 +153,31 @@ def assess_fairness(
     if unknown:
         raise ValueError(f"unknown fairness metric(s): {sorted(unknown)}")
     gated_here = tuple(m for m in chosen if m in measured)
-    common = {
-        "min_group_size": thresholds.min_group_size,
-        "n_boot": n_boot,
-        "confidence": confidence,
-        "seed": seed,
-        "gated": gated_here,
-        "min_group_events": thresholds.min_group_events,
-    }
+    common = FairnessAssessment(
+        attributes=[],
+        passed=None,
+        min_group_size=thresholds.min_group_size,
+        n_boot=n_boot,
+        confidence=confidence,
+        seed=seed,
+        gated=gated_here,
+        min_group_events=thresholds.min_group_events,
+        applicable=False,
+        reason=NO_SENSITIVE_REASON,
+    )
     if audit.shape[1] == 0:
-        return FairnessAssessment(
-            attributes=[], passed=None, applicable=False, reason=NO_SENSITIVE_REASON, **common
-        )
+        return common
     sample = _Sample(truth, decision, proba, n_boot, seed, confidence)
     attributes = [
         _assess_attribute(str(name), audit[name], sample, thresholds, measured, gated_here)
         for name in audit.columns
     ]
-    return FairnessAssessment(
-        attributes=attributes, passed=all(a.passed for a in attributes), **common
+    return replace(
+        common,
+        attributes=attributes,
+        passed=all(a.passed for a in attributes),
+        applicable=True,
+        reason="",
     )
 
 
