@@ -206,6 +206,7 @@ def assess_feasibility(
         "statement": statement,
         "base_rates": rates,
         "checks": checks,
+        "suggestion": None,
     }
     failing = _failing_metrics(attributes)
     if blocked or gated & failing:

@@ -152,6 +152,7 @@ def feasibility_section(
             "policy": policy.name,
             "statement": f"Not applicable: {reason}.",
             "base_rates": {},
+            "suggestion": None,
         }
     attributes = list((document or {}).get("attributes") or [])
     if not attributes:
@@ -160,5 +161,6 @@ def feasibility_section(
             "policy": policy.name,
             "statement": "No fairness assessment with per-group counts was logged for this run.",
             "base_rates": {},
+            "suggestion": None,
         }
     return assess_feasibility(attributes, policy, thresholds)
