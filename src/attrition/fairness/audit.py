@@ -109,8 +109,7 @@ _UNDEFINED_BECAUSE = {
 }
 SMALL_GROUP_NOTE = "small group: reported, not gated"
 NO_SENSITIVE_REASON = (
-    "no sensitive attributes are declared for this dataset (sensitive: [] in its config), "
-    "so no fairness audit was possible"
+    "no sensitive attributes are declared for this dataset (sensitive: [] in its config)"
 )
 
 
