@@ -219,12 +219,13 @@ def load_dataset_config(path: Path | None = None) -> DatasetConfig:
             DatasetConfig, yaml.safe_load(_default_text("ibm_hr.yaml")), "ibm_hr.yaml"
         )
     data = _read_yaml(path)
+    config = _validated(DatasetConfig, data, str(path))
     if "sensitive" not in data:
         raise ConfigError(
             f"{path}: key 'sensitive' is missing: declare the sensitive attributes to audit for "
             "fairness (e.g. sensitive: [Gender]), or sensitive: [] when the data has none"
         )
-    return _validated(DatasetConfig, data, str(path))
+    return config
 
 
 def load_gate_thresholds(path: Path | None = None) -> GateThresholds:
