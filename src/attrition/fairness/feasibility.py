@@ -90,7 +90,23 @@ def smallest_parity_gap(
     return max(gap, 0.0)
 
 
-def _parity_check(name: str, groups: Records, thresholds: GateThresholds) -> dict[str, Any] | None:
+def _margin(differences: Mapping[str, Any], metric: str) -> float:
+    """How far above its estimate a difference's interval reaches (0 without an interval).
+
+    A verdict of pass needs the whole interval under the bar, so the estimate itself must
+    stay this far below it.
+    """
+    found = differences.get(metric) or {}
+    value, high = _finite(found.get("value")), _finite(found.get("ci_high"))
+    return max(high - value, 0.0) if math.isfinite(value) and math.isfinite(high) else 0.0
+
+
+def _parity_check(
+    name: str,
+    groups: Records,
+    differences: Mapping[str, Any],
+    thresholds: GateThresholds,
+) -> dict[str, Any] | None:
     rates = base_rates(groups, gated_only=True)
     tpr, ppv = operating_point(groups)
     if len(rates) < 2 or not (math.isfinite(tpr) and math.isfinite(ppv)) or ppv <= 0:
@@ -99,25 +115,24 @@ def _parity_check(name: str, groups: Records, thresholds: GateThresholds) -> dic
     low_group = min(rates, key=lambda g: rates[g])
     high, low = rates[high_group], rates[low_group]
     equal = (high - low) * tpr / ppv
-    # Slack just under each bar: the most the gated gaps may be and still pass.
-    least = smallest_parity_gap(
-        high,
-        low,
-        tpr,
-        ppv,
-        thresholds.equal_opportunity_difference,
-        thresholds.predictive_parity_difference,
-    )
-    bar = thresholds.statistical_parity_difference
-    feasible = least < bar
+    eo_bar = thresholds.equal_opportunity_difference
+    pp_bar = thresholds.predictive_parity_difference
+    sp_bar = thresholds.statistical_parity_difference
+    at_bars = smallest_parity_gap(high, low, tpr, ppv, eo_bar, pp_bar)
+    # To read pass, each interval must sit under its bar: the estimates need that much room.
+    eo_room = max(eo_bar - _margin(differences, EQUAL_OPPORTUNITY), 0.0)
+    pp_room = max(pp_bar - _margin(differences, PREDICTIVE_PARITY), 0.0)
+    sp_room = max(sp_bar - _margin(differences, STATISTICAL_PARITY), 0.0)
+    least = smallest_parity_gap(high, low, tpr, ppv, eo_room, pp_room)
+    feasible = least < sp_room
     text = (
         f"{name}: base rates from {low:.1%} ({low_group}) to {high:.1%} ({high_group}); at the "
-        f"operating point (TPR {tpr:.3f}, PPV {ppv:.3f}) equal TPR and PPV across groups would "
-        f"give selection rates differing by {equal:.3f}, and with TPR and PPV gaps at their "
-        f"bars ({thresholds.equal_opportunity_difference:g}, "
-        f"{thresholds.predictive_parity_difference:g}) the smallest gap the identity allows is "
-        f"{least:.3f}, {'under' if feasible else 'not under'} the statistical parity bar of "
-        f"{bar:g}"
+        f"operating point (TPR {tpr:.3f}, PPV {ppv:.3f}) equal TPR and PPV across groups give "
+        f"selection rates differing by {equal:.3f}; with the TPR and PPV gaps as large as a "
+        f"pass allows at this much evidence ({eo_room:.3f}, {pp_room:.3f}) the smallest "
+        f"selection-rate gap the identity allows is {least:.3f}, "
+        f"{'under' if feasible else 'not under'} the {sp_room:.3f} that statistical parity "
+        f"can pass with (bar {sp_bar:g}; {at_bars:.3f} with both other gaps right at their bars)"
     )
     return {
         "attribute": name,
@@ -125,7 +140,9 @@ def _parity_check(name: str, groups: Records, thresholds: GateThresholds) -> dic
         "feasible": feasible,
         "gap_with_equal_rates": round(equal, 6),
         "smallest_gap": round(least, 6),
-        "threshold": bar,
+        "smallest_gap_at_bars": round(at_bars, 6),
+        "passable_gap": round(sp_room, 6),
+        "threshold": sp_bar,
         "statement": text,
     }
 
@@ -175,7 +192,7 @@ def assess_feasibility(
         groups, name = attribute.get("groups") or [], str(attribute["name"])
         found = None
         if {STATISTICAL_PARITY, EQUAL_OPPORTUNITY, PREDICTIVE_PARITY} <= gated:
-            found = _parity_check(name, groups, thresholds)
+            found = _parity_check(name, groups, attribute.get("differences") or {}, thresholds)
         elif {FALSE_POSITIVE_RATE, PREDICTIVE_PARITY} <= gated:
             found = _fpr_check(name, groups)
         if found is not None:
