@@ -45,6 +45,15 @@ def test_bad_dataset_config_names_key(tmp_path: Path, text: str, key: str) -> No
     assert str(path) in str(info.value)
 
 
+def test_sensitive_must_be_declared_even_when_empty(tmp_path: Path) -> None:
+    path = tmp_path / "ds.yaml"
+    path.write_text("target: left\npositive_label: 1\n")
+    with pytest.raises(ConfigError, match=r"key 'sensitive' is missing.*sensitive: \[\]"):
+        load_dataset_config(path)
+    path.write_text("target: left\npositive_label: 1\nsensitive: []\n")
+    assert load_dataset_config(path).sensitive == []
+
+
 def test_bad_gate_value(tmp_path: Path) -> None:
     path = tmp_path / "gates.yaml"
     path.write_text("accuracy: high\n")

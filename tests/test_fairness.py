@@ -63,9 +63,17 @@ def test_differences_match_hand_computation(favoured: pd.DataFrame) -> None:
     assert diffs["statistical_parity_difference"].value == pytest.approx(0.30 - 0.10)
     assert diffs["equal_opportunity_difference"].value == pytest.approx(0.75 - 0.25)
     assert diffs["predictive_parity_difference"].value == pytest.approx(0.0)
-    assert diffs["statistical_parity_difference"].passed is False
+    # 0.30 vs 0.10 on 100 employees each: the interval crosses 0.1, so no verdict either way.
+    assert diffs["statistical_parity_difference"].verdict == "inconclusive"
+    assert diffs["statistical_parity_difference"].passed is None
+    assert diffs["equal_opportunity_difference"].verdict == "fail"
     assert diffs["equal_opportunity_difference"].passed is False
-    assert diffs["predictive_parity_difference"].passed is True
+    assert diffs["predictive_parity_difference"].value < 0.1
+    assert diffs["equal_opportunity_difference"].evidence == 20
+    assert diffs["predictive_parity_difference"].evidence == 10  # B flags 10
+    assert diffs["false_positive_rate_difference"].value == pytest.approx(15 / 80 - 5 / 80)
+    assert diffs["false_positive_rate_difference"].evidence == 80
+    assert diffs["false_positive_rate_difference"].gated is False
     rows = team.groups.set_index("group")
     assert rows.loc["A", "fpr"] == pytest.approx(15 / 80)
     assert rows.loc["B", "fpr"] == pytest.approx(5 / 80)
@@ -87,10 +95,8 @@ def test_small_group_is_reported_not_gated(favoured: pd.DataFrame) -> None:
 def test_overall_verdict_and_failures(favoured: pd.DataFrame) -> None:
     result = assess(favoured)
     assert result.passed is False
-    assert result.failures() == [
-        "fairness.Team.statistical_parity_difference: 0.200 >= 0.100",
-        "fairness.Team.equal_opportunity_difference: 0.500 >= 0.100",
-    ]
+    assert result.verdict == "fail"
+    assert result.failures() == ["fairness.Team.equal_opportunity_difference: 0.500 >= 0.100"]
 
 
 def test_fewer_than_two_gated_groups_is_not_gated() -> None:
@@ -128,7 +134,10 @@ def test_undefined_rate_in_one_of_three_groups_uses_the_others() -> None:
     eod = assess(frame).attributes[0].differences["equal_opportunity_difference"]
     assert eod.value == pytest.approx(0.5 - 0.4)
     assert eod.groups == ["A", "B"]
-    assert "no leavers" in eod.reason and eod.passed is False
+    assert "no leavers" in eod.reason
+    # 10 leavers in the smallest gated group, under the default minimum of 20.
+    assert eod.verdict == "insufficient_evidence" and eod.passed is None
+    assert "under the minimum of 20" in eod.reason
 
 
 def test_bootstrap_interval_is_seeded_and_brackets_a_clear_gap(favoured: pd.DataFrame) -> None:
@@ -145,13 +154,14 @@ def test_metric_names_and_json(favoured: pd.DataFrame) -> None:
     frame = favoured.assign(Gender=np.where(np.arange(len(favoured)) % 2, "Female", "Male"))
     audit = frame[["Gender", "group"]].rename(columns={"group": "AgeBand"})
     result = assess_fairness(frame["y_true"], frame["y_pred"], audit, GateThresholds())
+    measured = (*METRICS, "false_positive_rate_difference")
     assert set(result.metrics()) == {
-        f"fairness.{attr}.{metric}" for attr in ("Gender", "AgeBand") for metric in METRICS
+        f"fairness.{attr}.{metric}" for attr in ("Gender", "AgeBand") for metric in measured
     }
     assert all(isinstance(v, float) for v in result.metrics().values())
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["attributes"][1]["groups"][2]["small"] is True
-    assert set(data["attributes"][0]["differences"]) == set(METRICS)
+    assert set(data["attributes"][0]["differences"]) == set(measured)
     rebuilt = FairnessAssessment.from_dict(data)
     assert rebuilt.metrics() == result.metrics()
     assert rebuilt.passed == result.passed
@@ -204,3 +214,78 @@ def test_bad_inputs_name_the_problem() -> None:
 )
 def test_format_metric(value: float | None, text: str) -> None:
     assert format_metric(value) == text
+
+
+def two_groups(tpr_a: float, tpr_b: float, leavers: int, size: int) -> pd.DataFrame:
+    """Two groups of `size` with `leavers` each, flagging the given shares of leavers."""
+    return pd.concat(
+        [
+            make_group("A", size, leavers, round(tpr_a * leavers), 0),
+            make_group("B", size, leavers, round(tpr_b * leavers), 0),
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "verdict"),
+    [
+        (two_groups(0.80, 0.78, 400, 1000), "pass"),  # tiny gap, lots of evidence
+        (two_groups(0.90, 0.40, 400, 1000), "fail"),  # wide gap, lots of evidence
+        (two_groups(0.80, 0.72, 50, 200), "inconclusive"),  # interval crosses 0.1
+        (two_groups(0.80, 0.40, 10, 200), "insufficient_evidence"),  # 10 leavers < 20
+    ],
+)
+def test_equal_opportunity_verdicts_judge_the_interval(frame: pd.DataFrame, verdict: str) -> None:
+    diff = assess(frame).attributes[0].differences["equal_opportunity_difference"]
+    assert diff.verdict == verdict
+    assert diff.evidence == frame.groupby("group")["y_true"].sum().min()
+    if verdict == "pass":
+        assert diff.ci_high < 0.1 and diff.passed is True
+    if verdict == "fail":
+        assert diff.ci_low >= 0.1 and diff.passed is False
+    if verdict in ("inconclusive", "insufficient_evidence"):
+        assert diff.passed is None
+
+
+def test_calibration_difference_is_the_spread_of_observed_minus_predicted() -> None:
+    frame = pd.concat(
+        [make_group("A", 100, 30, 20, 10), make_group("B", 100, 10, 5, 5)], ignore_index=True
+    )
+    # A: mean score 0.2 for a 0.3 leaver rate (+0.1); B: mean 0.2 for 0.1 (-0.1).
+    scores = np.full(len(frame), 0.2)
+    result = assess_fairness(
+        frame["y_true"],
+        frame["y_pred"],
+        frame[["group"]],
+        GateThresholds(),
+        scores=scores,
+        gated=("calibration_difference",),
+    )
+    team = result.attributes[0]
+    rows = team.groups.set_index("group")
+    assert rows.loc["A", "calibration_gap"] == pytest.approx(0.1)
+    assert rows.loc["B", "calibration_gap"] == pytest.approx(-0.1)
+    calibration = team.differences["calibration_difference"]
+    assert calibration.value == pytest.approx(0.2)
+    assert calibration.gated and calibration.evidence == 100
+    assert not team.differences["statistical_parity_difference"].gated
+    assert result.gated == ("calibration_difference",)
+
+
+def test_no_sensitive_attributes_is_a_recorded_not_applicable_state() -> None:
+    result = assess_fairness([0, 1, 1], [0, 1, 0], pd.DataFrame(index=range(3)), GateThresholds())
+    data = result.to_dict()
+    assert data["applicable"] is False and data["verdict"] == "not_applicable"
+    assert data["passed"] is None and data["attributes"] == []
+    assert "sensitive: []" in data["reason"]
+    assert FairnessAssessment.from_dict(data).applicable is False
+
+
+def test_without_resamples_the_verdict_judges_the_point_estimate(favoured: pd.DataFrame) -> None:
+    frame = favoured[["group"]].rename(columns={"group": "Team"})
+    result = assess_fairness(
+        favoured["y_true"], favoured["y_pred"], frame, GateThresholds(), n_boot=0
+    )
+    spd = result.attributes[0].differences["statistical_parity_difference"]
+    assert spd.ci_low is None and spd.verdict == "fail" and spd.passed is False

@@ -175,6 +175,12 @@ class GateThresholds(BaseModel):
     equal_opportunity_difference: float = 0.1
     predictive_parity_difference: float = 0.1
     min_group_size: int = 30
+    # Honest gates: the two gaps only some policies gate, the evidence a verdict needs,
+    # and the fairness policy in force unless training or the transition names one.
+    false_positive_rate_difference: float = 0.1
+    calibration_difference: float = 0.1
+    min_group_events: int = Field(default=20, ge=0)
+    fairness_policy: str | None = None
     missing_value_rate: float = 0.05
     outlier_rate: float = 0.01
     max_abs_correlation: float = 0.8
@@ -212,7 +218,14 @@ def load_dataset_config(path: Path | None = None) -> DatasetConfig:
         return _validated(
             DatasetConfig, yaml.safe_load(_default_text("ibm_hr.yaml")), "ibm_hr.yaml"
         )
-    return _validated(DatasetConfig, _read_yaml(path), str(path))
+    data = _read_yaml(path)
+    config = _validated(DatasetConfig, data, str(path))
+    if "sensitive" not in data:
+        raise ConfigError(
+            f"{path}: key 'sensitive' is missing: declare the sensitive attributes to audit for "
+            "fairness (e.g. sensitive: [Gender]), or sensitive: [] when the data has none"
+        )
+    return config
 
 
 def load_gate_thresholds(path: Path | None = None) -> GateThresholds:

@@ -282,6 +282,17 @@ def rates(counts: Confusion) -> dict[str, Array]:
     }
 
 
+def group_means(values: ArrayLike, weights: ArrayLike, groups: ArrayLike, n_groups: int) -> Array:
+    """Weighted mean of `values` per group (codes 0..n_groups-1) under each row of `weights`.
+
+    One row per resample, one column per group; NaN for a group without weight.
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    member = (np.asarray(groups)[:, None] == np.arange(n_groups)).astype(float)
+    return _ratio(w @ (member * v[:, None]), w @ member)
+
+
 def decision_metrics(counts: Confusion) -> dict[str, Array]:
     """Accuracy, precision, recall and F1 of the attrition class and class-weighted.
 

@@ -162,9 +162,20 @@ class Store:
         omit: Collection[str] = (),
         model: str = "good",
         extra: Mapping[str, pd.DataFrame] | None = None,
+        documents: Mapping[str, object] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> str:
         """Log a finished run with `metrics` (default: passing) and artifacts, register it."""
-        return make_version(self, name, metrics=metrics, omit=omit, model=model, extra=extra)
+        return make_version(
+            self,
+            name,
+            metrics=metrics,
+            omit=omit,
+            model=model,
+            extra=extra,
+            documents=documents,
+            params=params,
+        )
 
 
 def make_version(
@@ -175,10 +186,13 @@ def make_version(
     omit: Collection[str] = (),
     model: str = "good",
     extra: Mapping[str, pd.DataFrame] | None = None,
+    documents: Mapping[str, object] | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> str:
     """Register a new version of `name` whose run carries `metrics` and all artifacts but `omit`.
 
-    `extra` adds Parquet artifacts (relative path -> table).
+    `extra` adds Parquet artifacts (relative path -> table), `documents` JSON artifacts
+    (relative path -> value), `params` run params.
     """
     from mlflow.entities import Metric
     from mlflow.exceptions import MlflowException
@@ -194,6 +208,8 @@ def make_version(
     values = {**PASSING, **(metrics or {})}
     stamp = run.info.start_time
     client.log_batch(run_id, metrics=[Metric(k, v, stamp, 0) for k, v in values.items()])
+    for key, value in (params or {}).items():
+        client.log_param(run_id, key, value)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "reference").mkdir()
@@ -211,6 +227,8 @@ def make_version(
                 write(root / path)
         for path, table in (extra or {}).items():
             table.to_parquet(root / path)
+        for path, value in (documents or {}).items():
+            (root / path).write_text(json.dumps(value), encoding="utf-8")
         client.log_artifacts(run_id, tmp)
     client.set_terminated(run_id)
     mv = client.create_model_version(

@@ -65,22 +65,38 @@ def _bar(comparison: str | None, threshold: Any) -> str:
     return f"{comparison or ''} {_num(threshold, 'g')}".strip()
 
 
-def _verdict(passed: bool | None) -> str:
+def _verdict(passed: bool | None, verdict: str | None = None) -> str:
+    if verdict == "inconclusive":
+        return "[green]signed off[/]" if passed else "[yellow]inconclusive[/]"
+    if verdict in ("insufficient_evidence", "not_applicable"):
+        return f"[dim]{verdict.replace('_', ' ')}[/]"
     if passed is None:
         return "[dim]info[/]"
     return "[green]pass[/]" if passed else "[red]FAIL[/]"
+
+
+def _interval(result: Any) -> str:
+    if not result.interval:
+        return ""
+    low, high = result.interval
+    return f"[{low:.3f}, {high:.3f}]"
 
 
 def gate_table(report: GateReport) -> Table:
     """Every gate of one transition attempt, with value, threshold and verdict."""
     table = _table(
         f"{report.model_name} v{report.version}: {report.from_stage} -> {report.target_stage}",
-        ("gate", "value", "threshold", "result", "detail"),
+        ("gate", "value", "95% interval", "threshold", "result", "detail"),
         fold=True,
     )
     for r in report.results:
         table.add_row(
-            r.name, _num(r.value), _bar(r.comparison, r.threshold), _verdict(r.passed), r.message
+            r.name,
+            _num(r.value),
+            _interval(r),
+            _bar(r.comparison, r.threshold),
+            _verdict(r.passed, r.verdict),
+            r.message,
         )
     return table
 
@@ -196,6 +212,14 @@ def transition_stage(
         bool,
         typer.Option("--first-deployment", help="Allow Production without a rollback target."),
     ] = False,
+    fairness_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--fairness-policy",
+            help="Gate fairness under this policy (seed, assistive, punitive); overrides the "
+            "one declared at training and the gates file's.",
+        ),
+    ] = None,
 ) -> None:
     """Move a version to a stage through its quality gates; refused if any gate fails."""
     with one_line_errors():
@@ -219,9 +243,11 @@ def transition_stage(
                 force=force,
                 reason=reason,
                 first_deployment=first_deployment,
+                fairness_policy=fairness_policy,
             )
         except TransitionRefused as refused:
             out.print(gate_table(refused.report))
+            _print_fairness_context(refused.report)
             for r in refused.report.failures:
                 err.print(
                     f"refused: {r.name} = {_num(r.value) or 'missing'} "
@@ -236,9 +262,32 @@ def transition_stage(
             ) from None
         if report.results:
             out.print(gate_table(report))
+            _print_fairness_context(report)
         forced = f", forced: {report.reason}" if report.forced else ""
         summary = f" ({report.summary()}{forced})" if report.results else ""
         out.print(f"{name} version {version}: {report.from_stage} -> {target}{summary}")
+
+
+def _print_fairness_context(report: GateReport) -> None:
+    """The policy in force, the feasibility statement and what still needs a sign-off."""
+    policy = report.fairness_policy or {}
+    if policy:
+        out.print(f"Fairness policy: {policy.get('name')} ({policy.get('chosen_by')})")
+    feasibility = report.feasibility or {}
+    if feasibility and not feasibility.get("feasible", True):
+        out.print(f"Feasibility: {feasibility.get('statement')}", highlight=False, markup=False)
+    if feasibility.get("suggestion"):
+        out.print(f"Suggestion: {feasibility['suggestion']}", highlight=False, markup=False)
+    open_gates = [r.name for r in report.results if r.verdict == "inconclusive" and not r.passed]
+    if open_gates and report.target_stage == "Staging":
+        out.print(
+            f"Inconclusive (Production needs a sign-off): attrition review --version "
+            f"{report.version} --approve --accept-inconclusive {','.join(open_gates)} "
+            '--reason "..."',
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @models_app.command("rollback")

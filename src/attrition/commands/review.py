@@ -58,9 +58,24 @@ def review(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
         "review_report.html"
     ),
+    accept_inconclusive: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-inconclusive",
+            help="Sign off inconclusive gates by name, GATE[,GATE] (with --approve and --reason).",
+        ),
+    ] = None,
+    fairness_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--fairness-policy",
+            help="Judge fairness under this policy (seed, assistive, punitive).",
+        ),
+    ] = None,
 ) -> None:
     """Write the staging review report of a version; optionally record approve/reject."""
     with one_line_errors():
+        from attrition.registry.review import accept_inconclusive as accept_inconclusive_gates
         from attrition.registry.review import gather_review, log_review_report
         from attrition.registry.transitions import record_review
         from attrition.reports.review_report import render_review_report
@@ -72,20 +87,34 @@ def review(
             raise fail(f"--{decision} needs --reason: say why")
         if reason and not decision:
             raise fail("--reason goes with --approve or --reject")
+        if accept_inconclusive is not None and decision != "approve":
+            raise fail("--accept-inconclusive goes with --approve and --reason")
         conf = settings()
         thresholds = load_gate_thresholds(conf.gates_config)
         client = registry_client(conf)
         model = name or conf.model_name
+        signed: list[str] = []
+        if accept_inconclusive is not None and reason:
+            signed = accept_inconclusive_gates(
+                client,
+                model,
+                version,
+                accept_inconclusive.split(","),
+                reason.strip(),
+                current_actor(),
+                thresholds,
+                policy=fairness_policy,
+            )
         if decision and reason:
             record_review(client, model, version, decision, reason.strip(), current_actor())
         with err.status(f"Gathering the review evidence of {model} v{version}"):
-            facts = gather_review(client, model, version, thresholds)
+            facts = gather_review(client, model, version, thresholds, policy=fairness_policy)
             html = render_review_report(facts)
         written = _write(out_path, html)
         logged = log_review_report(client, facts.run_id, html) if facts.run_id else []
 
         table = Table(title=f"Review of {model} v{facts.version} ({facts.stage})")
-        for column in ("check", "gates passed", "failing"):
+        for column in ("check", "gates passed", "failing", "inconclusive (sign-off needed)"):
             table.add_column(column, overflow="fold")
         for group in ("performance", "fairness", "data_quality", "documentation"):
             results = facts.gates_in(group)
@@ -93,7 +122,8 @@ def review(
             failing = [r.name for r in gated if not r.passed]
             passed = f"{len(gated) - len(failing)}/{len(gated)}"
             style = "green" if not failing else "red"
-            table.add_row(group, f"[{style}]{passed}[/]", ", ".join(failing))
+            open_gates = [r.name for r in results if r.verdict == "inconclusive" and not r.passed]
+            table.add_row(group, f"[{style}]{passed}[/]", ", ".join(failing), ", ".join(open_gates))
         if facts.champion is not None:
             gate = facts.champion.gate
             mark = "[green]pass[/]" if gate.passed else "[red]FAIL[/]"
@@ -101,6 +131,10 @@ def review(
                 f"A/B vs v{facts.champion.version}", mark, "" if gate.passed else gate.message
             )
         out.print(table)
+        policy = facts.fairness_policy
+        out.print(f"Fairness policy: {policy.get('name')} ({policy.get('chosen_by')})")
+        if signed:
+            out.print(f"Signed off (inconclusive accepted): {', '.join(signed)}")
         if decision:
             out.print(f"Recorded: {model} v{facts.version} {facts.decision} ({reason})")
         out.print(f"Review report written to {written}")

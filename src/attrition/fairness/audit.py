@@ -1,193 +1,116 @@
-"""Fairness audit of the model's decisions on the test split, per sensitive attribute.
+"""Fairness audit of the model's decisions, per sensitive attribute, with verdicts on intervals.
 
 For each attribute (e.g. Gender, AgeBand, MaritalStatus) the audit compares groups on
-three rates of the thresholded decisions and gates the spread (max - min) between
-groups: selection rate (statistical parity), true positive rate among leavers (equal
-opportunity) and precision among flagged employees (predictive parity). Groups
-smaller than `min_group_size` are reported but left out of the gated spread, because
-a rate over a handful of people says little. Percentile-bootstrap intervals show how
-much the spreads could move on another sample of the same size.
+rates of the thresholded decisions and measures the spread (max - min) between groups:
+selection rate (statistical parity), true positive rate among leavers (equal
+opportunity), precision among flagged employees (predictive parity), false positive
+rate among stayers (false-positive-rate parity) and, when probabilities are given,
+within-group calibration: each group's observed leaver rate minus its mean predicted
+probability, whose spread says whether a score means the same risk in every group.
+
+Groups smaller than `min_group_size` are reported but left out of the spread. Each
+spread gets a percentile-bootstrap interval and a verdict (`attrition.stats.interval_verdict`):
+`pass` when the whole interval is under the threshold, `fail` when it is wholly at or
+over it, `inconclusive` otherwise, and `insufficient_evidence` when the smallest gated
+group has fewer than `min_group_events` cases in the metric's own denominator.
+Which spreads are gated is the fairness policy's choice; the others are reported.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from attrition.config import GateThresholds
-from attrition.stats import bootstrap, confusion, percentile_interval, rates, unit_weights
-
-METRICS: tuple[str, ...] = (
-    "statistical_parity_difference",
-    "equal_opportunity_difference",
-    "predictive_parity_difference",
+from attrition.fairness.groups import (
+    GROUP_COLUMNS,
+    MISSING_GROUP,
+    binary,
+    calibration_gaps,
+    format_metric,
+    group_labels,
+    group_order,
+    group_table,
+    num,
 )
-# The per-group rate whose spread each gated metric measures.
+from attrition.fairness.policy import (
+    ALL_METRICS,
+    CALIBRATION,
+    EQUAL_OPPORTUNITY,
+    FALSE_POSITIVE_RATE,
+    PREDICTIVE_PARITY,
+    STATISTICAL_PARITY,
+    policy_named,
+)
+from attrition.fairness.results import (
+    METRICS,
+    AttributeFairness,
+    Difference,
+    FairnessAssessment,
+    metric_key,
+)
+from attrition.stats import (
+    FAIL,
+    INSUFFICIENT_EVIDENCE,
+    PASS,
+    bootstrap,
+    confusion,
+    interval_verdict,
+    percentile_interval,
+    rates,
+)
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "METRICS",
+    "MISSING_GROUP",
+    "AttributeFairness",
+    "Difference",
+    "FairnessAssessment",
+    "format_metric",
+    "group_labels",
+    "group_table",
+    "metric_key",
+]
+
+# The per-group rate whose spread each metric measures.
 RATE_OF: dict[str, str] = {
-    "statistical_parity_difference": "selection_rate",
-    "equal_opportunity_difference": "tpr",
-    "predictive_parity_difference": "precision",
+    STATISTICAL_PARITY: "selection_rate",
+    EQUAL_OPPORTUNITY: "tpr",
+    PREDICTIVE_PARITY: "precision",
+    FALSE_POSITIVE_RATE: "fpr",
+    CALIBRATION: "calibration_gap",
+}
+# The group count in each metric's denominator: the evidence behind it.
+EVIDENCE_OF: dict[str, str] = {
+    STATISTICAL_PARITY: "count",
+    EQUAL_OPPORTUNITY: "leavers",
+    PREDICTIVE_PARITY: "flagged",
+    FALSE_POSITIVE_RATE: "stayers",
+    CALIBRATION: "count",
+}
+EVIDENCE_WORDS: dict[str, str] = {
+    "count": "employees",
+    "leavers": "leavers",
+    "flagged": "flagged employees",
+    "stayers": "stayers",
 }
 _UNDEFINED_BECAUSE = {
     "selection_rate": "empty group",
     "tpr": "no leavers in the group",
     "precision": "nobody in the group was flagged",
+    "fpr": "no stayers in the group",
+    "calibration_gap": "no scores in the group",
 }
-GROUP_COLUMNS: tuple[str, ...] = (
-    "group",
-    "count",
-    "leavers",
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "precision",
-    "small",
-)
-MISSING_GROUP = "(missing)"
 SMALL_GROUP_NOTE = "small group: reported, not gated"
-
-
-def format_metric(value: float | None) -> str:
-    """Format a rate or difference the one way reports and the CLI print it."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:.3f}"
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One gated spread between groups, with its bootstrap interval and verdict.
-
-    `value` is over the gated groups (at least `min_group_size` employees and the rate
-    defined); `value_all_groups` also includes small groups. `passed` is None when the
-    spread could not be computed; `reason` then says why.
-    """
-
-    metric: str
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    threshold: float
-    passed: bool | None
-    reason: str
-    value_all_groups: float | None
-    groups: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        return {
-            "metric": self.metric,
-            "value": _num(self.value),
-            "ci_low": _num(self.ci_low),
-            "ci_high": _num(self.ci_high),
-            "threshold": self.threshold,
-            "passed": self.passed,
-            "reason": self.reason,
-            "value_all_groups": _num(self.value_all_groups),
-            "groups": list(self.groups),
-        }
-
-
-@dataclass(frozen=True)
-class AttributeFairness:
-    """The audit of one sensitive attribute: per-group rates and gated differences."""
-
-    name: str
-    groups: pd.DataFrame
-    differences: dict[str, Difference]
-
-    @property
-    def passed(self) -> bool:
-        """True when no gated difference fails (uncomputable ones are not gated)."""
-        return all(d.passed is not False for d in self.differences.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, including the per-group table."""
-        records = [
-            {key: _jsonable(value) for key, value in row.items()}
-            for row in self.groups.to_dict(orient="records")
-        ]
-        return {
-            "name": self.name,
-            "passed": self.passed,
-            "groups": records,
-            "differences": {m: d.to_dict() for m, d in self.differences.items()},
-        }
-
-
-@dataclass(frozen=True)
-class FairnessAssessment:
-    """Fairness of thresholded decisions across every sensitive attribute."""
-
-    attributes: list[AttributeFairness]
-    passed: bool
-    min_group_size: int
-    n_boot: int
-    confidence: float = 0.95
-    seed: int = 0
-
-    def metrics(self) -> dict[str, float]:
-        """Flat gated values for MLflow: `fairness.<attribute>.<metric>` (computable ones only)."""
-        flat: dict[str, float] = {}
-        for attribute in self.attributes:
-            for metric, diff in attribute.differences.items():
-                if diff.value is not None:
-                    flat[metric_key(attribute.name, metric)] = diff.value
-        return flat
-
-    def failures(self) -> list[str]:
-        """One line per failing gate, naming attribute, metric, value and threshold."""
-        return [
-            f"fairness.{a.name}.{m}: {format_metric(d.value)} >= {format_metric(d.threshold)}"
-            for a in self.attributes
-            for m, d in a.differences.items()
-            if d.passed is False
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe full detail: per-group tables, differences, intervals and verdicts."""
-        return {
-            "passed": self.passed,
-            "min_group_size": self.min_group_size,
-            "n_boot": self.n_boot,
-            "confidence": self.confidence,
-            "seed": self.seed,
-            "attributes": [a.to_dict() for a in self.attributes],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FairnessAssessment:
-        """Rebuild an assessment from `to_dict` output (e.g. a logged fairness.json)."""
-        attributes = []
-        for item in data["attributes"]:
-            groups = pd.DataFrame(item["groups"], columns=list(GROUP_COLUMNS))
-            for column in ("selection_rate", "tpr", "fpr", "precision"):
-                groups[column] = groups[column].astype(float)
-            groups["small"] = groups["small"].astype(bool)
-            differences = {
-                metric: Difference(**{k: v for k, v in diff.items()})
-                for metric, diff in item["differences"].items()
-            }
-            attributes.append(AttributeFairness(item["name"], groups, differences))
-        return cls(
-            attributes=attributes,
-            passed=bool(data["passed"]),
-            min_group_size=int(data["min_group_size"]),
-            n_boot=int(data["n_boot"]),
-            confidence=float(data.get("confidence", 0.95)),
-            seed=int(data.get("seed", 0)),
-        )
-
-
-def metric_key(attribute: str, metric: str) -> str:
-    """The MLflow metric name of one attribute's gated metric."""
-    safe = re.sub(r"[^A-Za-z0-9_\-. /:]", "_", attribute)
-    return f"fairness.{safe}.{metric}"
+NO_SENSITIVE_REASON = (
+    "no sensitive attributes are declared for this dataset (sensitive: [] in its config)"
+)
 
 
 def assess_fairness(
@@ -199,14 +122,20 @@ def assess_fairness(
     n_boot: int = 200,
     seed: int = 0,
     confidence: float = 0.95,
+    scores: Any = None,
+    gated: Sequence[str] | None = None,
 ) -> FairnessAssessment:
     """Audit 0/1 decisions against 0/1 outcomes for every column of `audit`.
 
-    Rows are matched by position. Bootstrap replicates resample employees (rows)
-    jointly for all attributes: every attribute draws the same resamples from `seed`.
+    Rows are matched by position. `scores` (the predicted probabilities behind the
+    decisions) adds the calibration difference. `gated` names the metrics that decide
+    `passed` (default: the gated metrics of `thresholds.fairness_policy`); the others
+    are reported. Bootstrap replicates resample employees (rows) jointly for all
+    attributes: every attribute draws the same resamples from `seed`. With `n_boot`
+    0 there is no interval and the verdict judges the point estimate.
     """
-    truth = _binary(y_true, "y_true")
-    decision = _binary(y_pred, "y_pred")
+    truth = binary(y_true, "y_true")
+    decision = binary(y_pred, "y_pred")
     if len(truth) != len(decision) or len(truth) != len(audit):
         raise ValueError(
             f"y_true ({len(truth)}), y_pred ({len(decision)}) and audit ({len(audit)}) "
@@ -214,101 +143,125 @@ def assess_fairness(
         )
     if n_boot < 0:
         raise ValueError("n_boot must be >= 0")
-    attributes = [
-        _assess_attribute(
-            str(name), audit[name], truth, decision, thresholds, n_boot, seed, confidence
-        )
-        for name in audit.columns
-    ]
-    return FairnessAssessment(
-        attributes=attributes,
-        passed=all(a.passed for a in attributes),
+    proba = None if scores is None else np.asarray(scores, dtype=float)
+    if proba is not None and proba.shape != truth.shape:
+        raise ValueError(f"scores has {proba.size} values for {len(truth)} rows")
+    measured = tuple(m for m in ALL_METRICS if proba is not None or m != CALIBRATION)
+    chosen = tuple(gated) if gated is not None else policy_named(thresholds.fairness_policy).gated
+    unknown = set(chosen) - set(ALL_METRICS)
+    if unknown:
+        raise ValueError(f"unknown fairness metric(s): {sorted(unknown)}")
+    gated_here = tuple(m for m in chosen if m in measured)
+    common = FairnessAssessment(
+        attributes=[],
+        passed=None,
         min_group_size=thresholds.min_group_size,
         n_boot=n_boot,
         confidence=confidence,
         seed=seed,
+        gated=gated_here,
+        min_group_events=thresholds.min_group_events,
+        applicable=False,
+        reason=NO_SENSITIVE_REASON,
     )
+    if audit.shape[1] == 0:
+        return common
+    sample = _Sample(truth, decision, proba, n_boot, seed, confidence)
+    attributes = [
+        _assess_attribute(str(name), audit[name], sample, thresholds, measured, gated_here)
+        for name in audit.columns
+    ]
+    return replace(
+        common,
+        attributes=attributes,
+        passed=all(a.passed for a in attributes),
+        applicable=True,
+        reason="",
+    )
+
+
+@dataclass(frozen=True)
+class _Sample:
+    truth: np.ndarray
+    decision: np.ndarray
+    scores: np.ndarray | None
+    n_boot: int
+    seed: int
+    confidence: float
 
 
 def _assess_attribute(
     name: str,
     column: pd.Series,
-    truth: np.ndarray,
-    decision: np.ndarray,
+    sample: _Sample,
     thresholds: GateThresholds,
-    n_boot: int,
-    seed: int,
-    confidence: float,
+    measured: tuple[str, ...],
+    gated: tuple[str, ...],
 ) -> AttributeFairness:
     labels = group_labels(column)
-    order = _group_order(column, labels)
-    groups = group_table(truth, decision, labels, order)
+    order = group_order(column, labels)
+    groups = group_table(sample.truth, sample.decision, labels, order, sample.scores)
     groups["small"] = groups["count"] < thresholds.min_group_size
     codes = pd.Index(order).get_indexer(pd.Index(labels))
-    boot_rates = bootstrap(
-        lambda w: rates(confusion(truth, decision, w, codes, len(order))),
-        len(truth),
-        resamples=n_boot,
-        seed=seed,
-    )
+
+    def statistic(weights: np.ndarray) -> dict[str, np.ndarray]:
+        found = rates(confusion(sample.truth, sample.decision, weights, codes, len(order)))
+        if sample.scores is not None:
+            found["calibration_gap"] = calibration_gaps(
+                sample.truth, sample.scores, weights, codes, len(order)
+            )[0]
+        return found
+
+    boot_rates = bootstrap(statistic, len(codes), resamples=sample.n_boot, seed=sample.seed)
     differences = {
         metric: _difference(
             metric,
             groups,
             float(getattr(thresholds, metric)),
-            thresholds.min_group_size,
-            boot_rates,
-            confidence,
+            thresholds,
+            boot_rates if sample.n_boot else None,
+            sample.confidence,
+            metric in gated,
         )
-        for metric in METRICS
+        for metric in measured
     }
     return AttributeFairness(name=name, groups=groups, differences=differences)
-
-
-def group_labels(column: pd.Series) -> np.ndarray:
-    """Group label of every row as text; missing values form their own group."""
-    as_text = column.astype(object).where(column.notna(), MISSING_GROUP)
-    return np.asarray([str(v) for v in as_text], dtype=object)
-
-
-def group_table(
-    truth: np.ndarray, decision: np.ndarray, labels: np.ndarray, order: list[str]
-) -> pd.DataFrame:
-    """Per-group count, leavers, selection rate, TPR, FPR and precision, groups in `order`."""
-    codes = pd.Index(order).get_indexer(pd.Index(labels))
-    counts = confusion(truth, decision, unit_weights(len(codes)), codes, len(order))
-    found = rates(counts)
-    table = pd.DataFrame(
-        {
-            "group": pd.Series(order, dtype=object),
-            "count": (counts.tp + counts.fp + counts.fn + counts.tn)[0].astype(int),
-            "leavers": (counts.tp + counts.fn)[0].astype(int),
-        }
-    )
-    for column in ("selection_rate", "tpr", "fpr", "precision"):
-        table[column] = found[column][0]
-    return table
 
 
 def _difference(
     metric: str,
     groups: pd.DataFrame,
     threshold: float,
-    min_group_size: int,
-    boot_rates: dict[str, np.ndarray],
+    thresholds: GateThresholds,
+    boot_rates: dict[str, np.ndarray] | None,
     confidence: float,
+    gated_metric: bool,
 ) -> Difference:
-    rate = RATE_OF[metric]
+    rate, evidence_of = RATE_OF[metric], EVIDENCE_OF[metric]
     values = groups.set_index("group")[rate]
     gated = groups.loc[~groups["small"], "group"].tolist()
     defined = [g for g in gated if math.isfinite(values[g])]
     undefined = [g for g in gated if g not in defined]
     all_defined = values.dropna()
     value_all = _spread(all_defined) if len(all_defined) >= 2 else None
-    empty = Difference(metric, None, None, None, threshold, None, "", value_all, defined)
+    empty = Difference(
+        metric,
+        None,
+        None,
+        None,
+        threshold,
+        None,
+        "",
+        value_all,
+        defined,
+        INSUFFICIENT_EVIDENCE,
+        None,
+        evidence_of,
+        gated_metric,
+    )
     if len(gated) < 2:
-        reason = f"fewer than 2 groups with at least {min_group_size} employees ({len(gated)})"
-        return _replace(empty, reason=f"not gated: {reason}")
+        reason = f"fewer than 2 groups with at least {thresholds.min_group_size} employees"
+        return _replace(empty, reason=f"not gated: {reason} ({len(gated)})")
     missing_note = (
         f"{rate} undefined for {', '.join(undefined)} ({_UNDEFINED_BECAUSE[rate]})"
         if undefined
@@ -317,19 +270,49 @@ def _difference(
     if len(defined) < 2:
         return _replace(empty, reason=f"not gated: {missing_note}")
     value = _spread(values[defined])
+    evidence = float(groups.set_index("group").loc[defined, evidence_of].min())
     position = {g: i for i, g in enumerate(groups["group"])}
-    low, high = _interval(boot_rates[rate], [position[g] for g in defined], confidence)
-    reason = f"{missing_note}; spread over the other groups" if undefined else ""
+    if boot_rates is None:
+        low, high = None, None
+        verdict = interval_verdict(
+            value,
+            value,
+            threshold,
+            good="below",
+            evidence=evidence,
+            min_evidence=thresholds.min_group_events,
+        )
+    else:
+        low, high = _interval(boot_rates[rate], [position[g] for g in defined], confidence)
+        verdict = interval_verdict(
+            math.nan if low is None else low,
+            math.nan if high is None else high,
+            threshold,
+            good="below",
+            evidence=evidence,
+            min_evidence=thresholds.min_group_events,
+        )
+    notes = [f"{missing_note}; spread over the other groups"] if undefined else []
+    if verdict == INSUFFICIENT_EVIDENCE:
+        notes.append(
+            f"the smallest gated group has {evidence:.0f} {EVIDENCE_WORDS[evidence_of]}, "
+            f"under the minimum of {thresholds.min_group_events}: reported, not judged"
+        )
+    passed = {PASS: True, FAIL: False}.get(verdict) if gated_metric else None
     return Difference(
         metric=metric,
         value=value,
         ci_low=low,
         ci_high=high,
         threshold=threshold,
-        passed=value < threshold,
-        reason=reason,
+        passed=passed,
+        reason="; ".join(notes),
         value_all_groups=value_all,
         groups=defined,
+        verdict=verdict,
+        evidence=evidence,
+        evidence_of=evidence_of,
+        gated=gated_metric,
     )
 
 
@@ -351,46 +334,4 @@ def _interval(
     chosen = chosen[enough]
     spread = np.nanmax(chosen, axis=1) - np.nanmin(chosen, axis=1)
     low, high = percentile_interval(spread, confidence)
-    return _num(low), _num(high)
-
-
-def _group_order(column: pd.Series, labels: np.ndarray) -> list[str]:
-    """Groups in a readable order: category order when given, else natural order."""
-    present = set(labels.tolist())
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        ordered = [str(c) for c in column.cat.categories if str(c) in present]
-        return ordered + sorted(present - set(ordered), key=_natural_key)
-    return sorted(present, key=_natural_key)
-
-
-def _natural_key(label: str) -> tuple[float, str]:
-    """Sort bands such as '<30', '30-39', '50+' by their first number."""
-    if label == MISSING_GROUP:
-        return (math.inf, "~")
-    match = re.search(r"-?\d+(?:\.\d+)?", label)
-    number = float(match.group()) if match else math.inf
-    if label.lstrip().startswith("<"):
-        number -= 0.5
-    return (number, label)
-
-
-def _binary(values: Any, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    unique = set(pd.unique(array).tolist())
-    if not unique <= {0, 1}:  # True/False compare equal to 1/0
-        raise ValueError(f"{name} must hold 0/1 decisions, found {sorted(map(str, unique))[:5]}")
-    return array.astype(bool)
-
-
-def _num(value: float | np.ndarray | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return num(low), num(high)

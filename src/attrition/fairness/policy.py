@@ -70,3 +70,26 @@ def policy_named(name: str | None) -> FairnessPolicy:
     if key not in POLICIES:
         raise ConfigError(f"Unknown fairness policy {name!r}: choose one of {', '.join(POLICIES)}")
     return POLICIES[key]
+
+
+def policy_record(policy: FairnessPolicy, chosen_by: str) -> dict[str, str]:
+    """The policy as reports show it: name, one-line rationale and who chose it."""
+    return {"name": policy.name, "rationale": policy.rationale, "chosen_by": chosen_by}
+
+
+def policy_in_force(
+    *, transition: str | None = None, training: str | None = None, gates_file: str | None = None
+) -> tuple[FairnessPolicy, str]:
+    """The policy that applies, and who chose it.
+
+    Precedence: the transition's `--fairness-policy`, then the policy declared at training,
+    then `fairness_policy:` in the gates file, then the default.
+    """
+    for value, who in (
+        (transition, "transition-stage --fairness-policy"),
+        (training, "train --fairness-policy"),
+        (gates_file, "gates file (fairness_policy)"),
+    ):
+        if value and value.strip():
+            return policy_named(value), who
+    return policy_named(None), "default"

@@ -2,19 +2,27 @@
 
 A pure core: functions here take plain values (metrics, artifact names) and
 return `GateResult`s; this module holds the result types and the gates to
-Staging, `attrition.registry.production_gates` those to Production. Collecting
-the evidence from MLflow is the registry's job (`attrition.registry.transitions`).
+Staging, `attrition.registry.production_gates` those to Production and
+`attrition.registry.fairness_gates` the fairness gates judged on intervals.
+Collecting the evidence from MLflow is the registry's job
+(`attrition.registry.evidence`, `attrition.registry.transitions`).
+
+A gate judged on an estimate with a 95% interval gets a verdict on the whole
+interval (`attrition.stats.interval_verdict`): `pass`, `fail` or `inconclusive`.
+`passed` is True for pass, False for fail and None for a gate that does not block
+(inconclusive until signed off, insufficient evidence, not applicable, info).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from attrition.config import GateThresholds
+from attrition.stats import FAIL, INFO, PASS, interval_verdict
 
 FAIRNESS_METRICS = (
     "statistical_parity_difference",
@@ -26,7 +34,11 @@ DOCUMENTS = ("model_card.md", "fairness_report.html")
 
 @dataclass
 class GateResult:
-    """One gate: `passed` is None when the check is reported but not gated."""
+    """One gate: `passed` is None when the check is reported but not gated, or not blocking.
+
+    `verdict` is one of `attrition.stats.VERDICTS`; `interval` ([low, high], 95%) and
+    `evidence` (the count in the metric's denominator) come with estimates.
+    """
 
     name: str
     value: float | str | None
@@ -34,6 +46,13 @@ class GateResult:
     comparison: str | None
     passed: bool | None
     message: str
+    verdict: str | None = None
+    interval: list[float] | None = None
+    evidence: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            self.verdict = INFO if self.passed is None else PASS if self.passed else FAIL
 
     @property
     def failed(self) -> bool:
@@ -54,6 +73,8 @@ class GateReport:
     timestamp: str = field(default_factory=lambda: utc_now())
     model_name: str = ""
     from_stage: str = ""
+    fairness_policy: dict[str, str] | None = None
+    feasibility: dict[str, Any] | None = None
 
     @property
     def failures(self) -> list[GateResult]:
@@ -94,38 +115,69 @@ def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare(
-    name: str, value: float | None, threshold: float, comparison: str, what: str
+    name: str,
+    value: float | None,
+    threshold: float,
+    comparison: str,
+    what: str,
+    interval: Sequence[float] | None = None,
+    evidence: float | None = None,
 ) -> GateResult:
-    """A numeric gate: `value > threshold` or `value < threshold`; missing or NaN fails."""
+    """A numeric gate: `value > threshold` or `value < threshold`; missing or NaN fails.
+
+    With a 95% `interval` the verdict judges the whole interval: an interval that
+    crosses the bar is `inconclusive` (does not block Staging, needs a sign-off for
+    Production).
+    """
     if value is None or not math.isfinite(value):
         return GateResult(name, None, threshold, comparison, False, f"{what} was not logged")
-    passed = value > threshold if comparison == ">" else value < threshold
-    verdict = "meets" if passed else "misses"
-    sentence = f"{what} is {value:.3f}: {verdict} the bar of {comparison} {threshold:g}"
-    return GateResult(name, float(value), threshold, comparison, passed, sentence)
+    if interval is None:
+        meets = value > threshold if comparison == ">" else value < threshold
+        verdict = "meets" if meets else "misses"
+        sentence = f"{what} is {value:.3f}: {verdict} the bar of {comparison} {threshold:g}"
+        return GateResult(name, float(value), threshold, comparison, meets, sentence)
+    low, high = float(interval[0]), float(interval[1])
+    good = "above" if comparison == ">" else "below"
+    word = interval_verdict(low, high, threshold, good=good)
+    sentence = (
+        f"{what} is {value:.3f} (95% interval {low:.3f} to {high:.3f}"
+        + (f", {evidence:.0f} rows" if evidence is not None else "")
+        + f"): {INTERVAL_WORDS.get(word, word)} the bar of {comparison} {threshold:g}"
+    )
+    passed = {PASS: True, FAIL: False}.get(word)
+    return GateResult(
+        name, float(value), threshold, comparison, passed, sentence, word, [low, high], evidence
+    )
 
 
-def performance_gates(metrics: Mapping[str, float], thresholds: GateThresholds) -> list[GateResult]:
+INTERVAL_WORDS = {
+    PASS: "the whole interval meets",
+    FAIL: "the whole interval misses",
+    "inconclusive": "inconclusive, the interval crosses",
+}
+
+
+def performance_gates(
+    metrics: Mapping[str, float],
+    thresholds: GateThresholds,
+    intervals: Mapping[str, Sequence[float]] | None = None,
+    rows: float | None = None,
+) -> list[GateResult]:
     """Test-split accuracy, ROC AUC, F1, precision and recall against their thresholds.
 
     F1, precision and recall are gated on `thresholds.average` (class-weighted or
     attrition class); the attrition-class values are always reported beside them.
+    `intervals` (metric name -> [low, high], from test_metrics.json) makes each gate
+    judge its interval; without it the point estimate is judged.
     """
+    found = dict(intervals or {})
+
+    def gate(name: str, key: str, threshold: float, what: str) -> GateResult:
+        return compare(name, metrics.get(f"test_{key}"), threshold, ">", what, found.get(key), rows)
+
     results = [
-        compare(
-            "performance.accuracy",
-            metrics.get("test_accuracy"),
-            thresholds.accuracy,
-            ">",
-            "Test accuracy",
-        ),
-        compare(
-            "performance.roc_auc",
-            metrics.get("test_roc_auc"),
-            thresholds.roc_auc,
-            ">",
-            "Test ROC AUC",
-        ),
+        gate("performance.accuracy", "accuracy", thresholds.accuracy, "Test accuracy"),
+        gate("performance.roc_auc", "roc_auc", thresholds.roc_auc, "Test ROC AUC"),
     ]
     average = thresholds.average
     for metric in ("f1", "precision", "recall"):
@@ -133,24 +185,15 @@ def performance_gates(metrics: Mapping[str, float], thresholds: GateThresholds) 
         label = (
             f"Test {metric} ({'class-weighted' if average == 'weighted' else 'attrition class'})"
         )
-        results.append(
-            compare(
-                f"performance.{metric}",
-                metrics.get(f"test_{metric}_{average}"),
-                threshold,
-                ">",
-                label,
-            )
-        )
+        results.append(gate(f"performance.{metric}", f"{metric}_{average}", threshold, label))
         if average != "attrition":
-            info = compare(
+            info = gate(
                 f"performance.{metric}_attrition",
-                metrics.get(f"test_{metric}_attrition"),
+                f"{metric}_attrition",
                 threshold,
-                ">",
                 f"Test {metric} of the attrition class",
             )
-            info.passed = None
+            info.passed, info.verdict = None, INFO
             info.message += " (reported, not gated)"
             results.append(info)
     return results
@@ -260,12 +303,22 @@ def documentation_gates(artifacts: Collection[str]) -> list[GateResult]:
 
 
 def staging_gates(
-    metrics: Mapping[str, float], artifacts: Collection[str], thresholds: GateThresholds
+    metrics: Mapping[str, float],
+    artifacts: Collection[str],
+    thresholds: GateThresholds,
+    *,
+    intervals: Mapping[str, Sequence[float]] | None = None,
+    rows: float | None = None,
+    fairness: list[GateResult] | None = None,
 ) -> list[GateResult]:
-    """All gates for Staging: performance, fairness, data quality, documentation."""
+    """All gates for Staging: performance, fairness, data quality, documentation.
+
+    `fairness` replaces the point-estimate fairness gates of the logged metrics with
+    gates judged on the run's fairness assessment (`attrition.registry.fairness_gates`).
+    """
     return [
-        *performance_gates(metrics, thresholds),
-        *fairness_gates(metrics, thresholds),
+        *performance_gates(metrics, thresholds, intervals, rows),
+        *(fairness_gates(metrics, thresholds) if fairness is None else fairness),
         *data_quality_gates(metrics, thresholds),
         *documentation_gates(artifacts),
     ]
@@ -281,6 +334,8 @@ def build_report(
     actor: str = "unknown",
     model_name: str = "",
     from_stage: str = "",
+    fairness_policy: dict[str, str] | None = None,
+    feasibility: dict[str, Any] | None = None,
 ) -> GateReport:
     """Assemble a report; it passes when no gate failed (reported-only gates never fail)."""
     passed = not any(r.failed for r in results)
@@ -294,4 +349,6 @@ def build_report(
         actor=actor,
         model_name=model_name,
         from_stage=from_stage,
+        fairness_policy=fairness_policy,
+        feasibility=feasibility,
     )

@@ -20,13 +20,17 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from attrition.config import GateThresholds
+from attrition.errors import RegistryError
 from attrition.registry.ab import ab_compare
-from attrition.registry.audit import AuditEvent, latest_gate_reports, read_trail
+from attrition.registry.audit import AuditEvent, append_event, latest_gate_reports, read_trail
 from attrition.registry.compare import ArtifactEntry, download_bytes, download_text, run_artifacts
+from attrition.registry.evidence import feasibility_of, gate_evidence, staging_results
 from attrition.registry.gates import GateResult, utc_now
+from attrition.registry.lock import registry_lock
 from attrition.registry.production_gates import ABComparison, ab_gate
-from attrition.registry.transitions import evaluate_gates
-from attrition.registry.versions import REVIEW_TAG, get_version, run_id_of, stage_of
+from attrition.registry.signoffs import SIGNOFF_PREFIX, signoffs_of
+from attrition.registry.versions import REVIEW_TAG, get_version, num, run_id_of, stage_of
+from attrition.stats import INCONCLUSIVE
 
 REPORT_NAME = "review_report.html"
 REVIEWS_FOLDER = "reviews"
@@ -70,6 +74,18 @@ class ReviewFacts:
     champion: ChampionCheck | None = None
     champion_version: str | None = None
     audit: list[AuditEvent] = field(default_factory=list)
+    fairness_policy: dict[str, str] = field(default_factory=dict)
+    feasibility: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signoffs(self) -> dict[str, dict[str, Any]]:
+        """Sign-offs of inconclusive gates recorded on the version."""
+        return signoffs_of(self.version_tags)
+
+    @property
+    def inconclusive(self) -> list[GateResult]:
+        """The Staging gates whose interval crosses the bar (signed off or not)."""
+        return [g for g in self.gates if g.verdict == INCONCLUSIVE]
 
     def gates_in(self, group: str) -> list[GateResult]:
         """The staging gates of one group: performance, fairness, data_quality, documentation."""
@@ -126,12 +142,15 @@ def gather_review(
     thresholds: GateThresholds,
     *,
     resamples: int = 1000,
+    policy: str | None = None,
 ) -> ReviewFacts:
     """Collect the review evidence for version `version` of model `name`.
 
+    `policy` overrides the fairness policy in force (as on a transition).
     Raises RegistryError for an unknown model or version.
     """
     mv = get_version(client, name, str(version).strip())
+    evidence = gate_evidence(client, mv, thresholds, policy)
     number = str(mv.version)
     aliases = client.get_registered_model(name).aliases
     facts = ReviewFacts(
@@ -141,8 +160,10 @@ def gather_review(
         aliases=sorted(alias for alias, v in aliases.items() if str(v) == number),
         created=int(mv.creation_timestamp or 0),
         thresholds=thresholds,
-        gates=evaluate_gates(client, mv, "Staging", thresholds),
+        gates=staging_results(evidence, thresholds),
         version_tags=dict(mv.tags or {}),
+        fairness_policy=evidence.policy_record,
+        feasibility=feasibility_of(evidence, thresholds),
     )
     run_id = run_id_of(mv)
     if run_id is not None:
@@ -196,3 +217,61 @@ def log_review_report(client: MlflowClient, run_id: str, html: str) -> list[str]
         copy.write_text(html, encoding="utf-8")
         client.log_artifact(run_id, str(copy), artifact_path=REVIEWS_FOLDER)
     return [REPORT_NAME, f"{REVIEWS_FOLDER}/{dated}"]
+
+
+def accept_inconclusive(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    gates: list[str],
+    reason: str,
+    actor: str,
+    thresholds: GateThresholds,
+    *,
+    policy: str | None = None,
+) -> list[str]:
+    """Sign off inconclusive gates of a version by name; returns the gates signed off.
+
+    Each gate must be inconclusive for the version now (under the policy in force);
+    the sign-off is a version tag per gate and one audit event.
+
+    Raises RegistryError for an empty reason or a gate that is not inconclusive.
+    """
+    if not reason.strip():
+        raise RegistryError("a sign-off needs a reason")
+    wanted = list(dict.fromkeys(g.strip() for g in gates if g.strip()))
+    if not wanted:
+        raise RegistryError("--accept-inconclusive needs at least one gate name")
+    mv = get_version(client, name, str(version).strip())
+    evidence = gate_evidence(client, mv, thresholds, policy)
+    open_gates = [
+        g.name for g in staging_results(evidence, thresholds) if g.verdict == INCONCLUSIVE
+    ]
+    unknown = [g for g in wanted if g not in open_gates]
+    if unknown:
+        listed = ", ".join(open_gates) or "none"
+        raise RegistryError(
+            f"not an inconclusive gate of version {num(mv)}: {', '.join(unknown)} "
+            f"(inconclusive under the {evidence.policy.name} policy: {listed})"
+        )
+    with registry_lock(client.tracking_uri, name):
+        at = utc_now()
+        record = json.dumps({"actor": actor, "reason": reason, "at": at}, sort_keys=True)
+        for gate in wanted:
+            client.set_model_version_tag(name, num(mv), SIGNOFF_PREFIX + gate, record)
+        append_event(
+            client,
+            AuditEvent(
+                model=name,
+                version=num(mv),
+                action="review:signoff",
+                from_stage=stage_of(mv),
+                to_stage=stage_of(mv),
+                actor=actor,
+                reason=f"accepted inconclusive {', '.join(wanted)} "
+                f"({evidence.policy.name} policy): {reason}",
+                outcome="recorded",
+                at=at,
+            ),
+        )
+    return wanted

@@ -15,7 +15,13 @@ from attrition.config import GateThresholds
 from attrition.errors import RegistryError
 from attrition.registry.ab import ab_compare
 from attrition.registry.audit import AuditEvent, append_event, event_for, store_gate_report
-from attrition.registry.gates import GateReport, GateResult, build_report, staging_gates, utc_now
+from attrition.registry.evidence import (
+    GateEvidence,
+    feasibility_of,
+    gate_evidence,
+    staging_results,
+)
+from attrition.registry.gates import GateReport, GateResult, build_report, utc_now
 from attrition.registry.lock import registry_lock
 from attrition.registry.production_gates import (
     ab_gate,
@@ -24,12 +30,12 @@ from attrition.registry.production_gates import (
     rollback_gate,
     staging_record_gate,
 )
+from attrition.registry.signoffs import signoff_gate
 from attrition.registry.versions import (
     ALIASES,
     LEFT_PRODUCTION_TAG,
     REVIEW_TAG,
     ROLLBACK_TAG,
-    artifact_paths,
     champion_of,
     get_version,
     in_stage,
@@ -74,18 +80,30 @@ def evaluate_gates(
     thresholds: GateThresholds,
     *,
     first_deployment: bool = False,
+    policy: str | None = None,
 ) -> list[GateResult]:
-    """Collect the evidence for `mv` from MLflow and run the gates of `stage`."""
+    """Collect the evidence for `mv` from MLflow and run the gates of `stage`.
+
+    `policy` is the transition's `--fairness-policy` (it overrides the one declared at
+    training and the gates file's).
+    """
+    return _evaluate(client, mv, stage, thresholds, first_deployment, policy)[0]
+
+
+def _evaluate(
+    client: MlflowClient,
+    mv: ModelVersion,
+    stage: str,
+    thresholds: GateThresholds,
+    first_deployment: bool,
+    policy: str | None,
+) -> tuple[list[GateResult], GateEvidence | None]:
     if stage == "Archived":
-        return []
-    run_id = run_id_of(mv)
-    metrics: dict[str, float] = {}
-    artifacts: set[str] = set()
-    if run_id is not None:
-        metrics = dict(client.get_run(run_id).data.metrics)
-        artifacts = artifact_paths(client, run_id)
+        return [], None
+    evidence = gate_evidence(client, mv, thresholds, policy)
+    staging = staging_results(evidence, thresholds)
     if stage == "Staging":
-        return staging_gates(metrics, artifacts, thresholds)
+        return staging, evidence
 
     tags = mv.tags or {}
     all_versions = versions(client, mv.name)
@@ -104,15 +122,16 @@ def evaluate_gates(
     return [
         staging_record_gate(stage_of(mv), tags.get("attrition.stage_gate")),
         review_gate(tags.get(REVIEW_TAG), tags.get(REVIEW_TAG + ".reason")),
+        signoff_gate(staging),
         ab_gate(comparison, thresholds.non_inferiority_margin, problem),
-        reference_gate(artifacts),
+        reference_gate(evidence.artifacts),
         rollback_gate(
             num(champion) if champion else None,
             num(former) if former else None,
             ever,
             first_deployment,
         ),
-    ]
+    ], evidence
 
 
 def _set_stage(client: MlflowClient, name: str, version: str, stage: str) -> None:
@@ -167,8 +186,12 @@ def transition(
     reason: str | None = None,
     first_deployment: bool = False,
     lock_timeout: float = 300.0,
+    fairness_policy: str | None = None,
 ) -> GateReport:
     """Move version `version` of `name` to `stage` if its gates pass (or `force` with a reason).
+
+    `fairness_policy` (the transition's `--fairness-policy`) overrides the policy declared
+    at training and the gates file's; the report names the policy and who chose it.
 
     Raises TransitionRefused (nothing changed except the logged gate report) when a
     gate fails. Promoting to Production archives the previous champion, which
@@ -183,7 +206,9 @@ def transition(
         mv = get_version(client, name, version)  # re-read: another process may have moved it
         if mv.current_stage == stage:
             raise RegistryError(f"version {version} of '{name}' is already in {stage}")
-        results = evaluate_gates(client, mv, stage, thresholds, first_deployment=first_deployment)
+        results, evidence = _evaluate(
+            client, mv, stage, thresholds, first_deployment, fairness_policy
+        )
         report = build_report(
             stage,
             version,
@@ -193,6 +218,8 @@ def transition(
             actor=actor,
             model_name=name,
             from_stage=stage_of(mv),
+            fairness_policy=evidence.policy_record if evidence else None,
+            feasibility=feasibility_of(evidence, thresholds) if evidence else None,
         )
         store_gate_report(client, run_id_of(mv), report)
         if not report.passed and not force:

@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from attrition.fairness import (
-    METRICS,
     RATE_OF,
     SMALL_GROUP_NOTE,
     AttributeFairness,
@@ -19,6 +18,7 @@ from attrition.fairness import (
     format_metric,
     metric_key,
 )
+from attrition.fairness.audit import EVIDENCE_WORDS
 from attrition.reports.format import figure_png, join_words, percent
 from attrition.reports.render import Footer, render
 
@@ -29,7 +29,16 @@ TITLES: dict[str, str] = {
     "statistical_parity_difference": "Statistical parity difference",
     "equal_opportunity_difference": "Equal opportunity difference",
     "predictive_parity_difference": "Predictive parity difference",
+    "false_positive_rate_difference": "False positive rate difference",
+    "calibration_difference": "Calibration difference",
     "equalized_odds_difference": "Equalized odds difference",
+}
+RATE_WORDS: dict[str, str] = {
+    "selection_rate": "flag rates",
+    "tpr": "shares of leavers flagged",
+    "precision": "precisions",
+    "fpr": "shares of stayers flagged",
+    "calibration_gap": "calibration gaps (observed leaver rate minus mean predicted probability)",
 }
 _RATES = (
     ("selection_rate", "Selection rate"),
@@ -44,7 +53,12 @@ def plot_fairness(assessment: FairnessAssessment) -> Figure:
 
     Small groups (reported, not gated) are shaded, hatched and marked in their label.
     """
-    count = max(len(assessment.attributes), 1)
+    if not assessment.attributes:
+        fig = Figure(figsize=(6.4, 1.6))
+        reason = assessment.reason or "no sensitive attributes were audited"
+        fig.text(0.5, 0.5, f"No fairness audit: {reason}.", ha="center", va="center", wrap=True)
+        return fig
+    count = len(assessment.attributes)
     fig = Figure(figsize=(5.2 * count, 4.2), layout="constrained")
     axes = fig.subplots(1, count, squeeze=False)[0]
     for ax, attribute in zip(axes, assessment.attributes, strict=False):
@@ -72,7 +86,7 @@ def plot_fairness(assessment: FairnessAssessment) -> Figure:
             fontsize=8,
         )
         ax.set_ylim(0, 1.05)
-        ax.set_title(f"{attribute.name}: {'PASS' if attribute.passed else 'FAIL'}")
+        ax.set_title(f"{attribute.name}: {_attribute_verdict(attribute)}")
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("rate at the decision threshold")
     axes[0].legend(loc="upper left", fontsize=8)
@@ -105,27 +119,47 @@ def render_fairness_report(
     threshold: float,
     comparison: MitigationComparison | None = None,
     generated: datetime | None = None,
+    document: dict[str, Any] | None = None,
 ) -> str:
     """The whole assessment as one self-contained HTML page (`fairness_report.html.j2`).
 
     Shows the verdicts, per-attribute tables and readings, the chart and, when given,
-    the mitigation's cost and effect.
+    the mitigation's cost and effect. `document` (the run's fairness.json) adds the
+    evidence's source, the fairness policy, the feasibility statement and the test-split
+    values beside the pooled ones.
     """
-    overall = "PASS" if assessment.passed else "FAIL"
+    document = document or {}
+    overall = assessment.verdict.replace("_", " ").upper()
+    test_only = document.get("test_only") or {}
     verdict_rows = [
         {
             "key": metric_key(attribute.name, metric),
             "value": format_metric(diff.value),
             "interval": _interval_text(diff),
             "threshold": format_metric(diff.threshold),
+            "evidence": _evidence_text(diff),
+            "gated": "gated" if diff.gated else "reported",
+            "verdict": diff.verdict.replace("_", " ") or "n/a",
             "passed": diff.passed,
+            "test_only": format_metric(_test_value(test_only, attribute.name, metric)),
         }
         for attribute in assessment.attributes
         for metric, diff in attribute.differences.items()
     ]
+    if not assessment.applicable:
+        subtitle = f"No fairness audit was possible: {assessment.reason}."
+    else:
+        subtitle = f"Overall fairness verdict: {overall}. Decision threshold {threshold:.3f}."
     context = {
         "title": f"Fairness report: {model_name} {version_or_run}",
-        "subtitle": f"Overall fairness gate: {overall}. Decision threshold {threshold:.3f}.",
+        "subtitle": subtitle,
+        "applicable": assessment.applicable,
+        "not_applicable_reason": assessment.reason,
+        "overall": overall,
+        "evidence": (document.get("evidence") or {}).get("source"),
+        "policy": document.get("fairness_policy"),
+        "feasibility": document.get("feasibility"),
+        "min_group_events": assessment.min_group_events,
         "footer": Footer.now(generated, model=model_name),
         "passed": assessment.passed,
         "failures": assessment.failures(),
@@ -138,7 +172,7 @@ def render_fairness_report(
         "verdict_rows": verdict_rows,
         "group_headers": GROUP_HEADERS,
         "attributes": [_attribute(a) for a in assessment.attributes],
-        "chart": figure_png(plot_fairness(assessment)),
+        "chart": figure_png(plot_fairness(assessment)) if assessment.attributes else None,
         "mitigation": _mitigation(comparison) if comparison is not None else None,
     }
     return render("fairness_report.html.j2", context)
@@ -151,6 +185,7 @@ def _attribute(attribute: AttributeFairness) -> dict[str, Any]:
     return {
         "name": attribute.name,
         "passed": attribute.passed,
+        "verdict": _attribute_verdict(attribute),
         "groups": list(
             zip(groups["group"], groups["count"], groups["leavers"], *rates, gated, strict=True)
         ),
@@ -162,6 +197,9 @@ def _attribute(attribute: AttributeFairness) -> dict[str, Any]:
                 "all_groups": format_metric(diff.value_all_groups),
                 "threshold": format_metric(diff.threshold),
                 "passed": diff.passed,
+                "verdict": diff.verdict.replace("_", " ") or "n/a",
+                "evidence": _evidence_text(diff),
+                "gated": "gated" if diff.gated else "reported",
                 "note": diff.reason,
             }
             for metric, diff in attribute.differences.items()
@@ -187,8 +225,7 @@ def _reading(attribute: AttributeFairness) -> list[str]:
         f"Among employees who did leave, the model flagged {shares('tpr')}.",
         f"Of the employees it flagged, {shares('precision')} actually left.",
     ]
-    for metric in METRICS:
-        diff = attribute.differences[metric]
+    for diff in attribute.differences.values():
         sentences.append(_difference_reading(attribute.name, diff))
     small = groups.loc[groups["small"], "group"].tolist()
     if small:
@@ -200,27 +237,45 @@ def _reading(attribute: AttributeFairness) -> list[str]:
 
 
 def _difference_reading(name: str, diff: Difference) -> str:
-    title = TITLES[diff.metric]
-    rate = {
-        "selection_rate": "flag rates",
-        "tpr": "shares of leavers flagged",
-        "precision": "precisions",
-    }[RATE_OF[diff.metric]]
+    title = TITLES.get(diff.metric, diff.metric)
+    rate = RATE_WORDS[RATE_OF[diff.metric]]
     if diff.value is None:
         return f"{title} for {name} is not gated: {diff.reason.removeprefix('not gated: ')}."
-    outcome = "below" if diff.passed else "not below"
+    role = "gated" if diff.gated else "reported, not gated under this policy"
     text = (
-        f"{title} for {name}: across the gated groups the {rate} differ by up to "
-        f"{format_metric(diff.value)}, {outcome} the {format_metric(diff.threshold)} limit "
-        f"({'PASS' if diff.passed else 'FAIL'})."
+        f"{title} for {name} ({role}): across the gated groups the {rate} differ by up to "
+        f"{format_metric(diff.value)} against a {format_metric(diff.threshold)} limit; "
+        f"verdict {diff.verdict.replace('_', ' ').upper() or 'n/a'}."
     )
     low, high = diff.ci_low, diff.ci_high
     if low is not None and high is not None and low < diff.threshold <= high:
         text += (
-            f" The interval {_interval_text(diff)} straddles the limit: on a test split of "
-            "this size the verdict could go either way."
+            f" The interval {_interval_text(diff)} straddles the limit: with this much evidence "
+            "the gap could be on either side of it."
         )
     return text
+
+
+def _attribute_verdict(attribute: AttributeFairness) -> str:
+    found = {d.verdict for d in attribute.differences.values() if d.gated}
+    for word in ("fail", "inconclusive", "pass"):
+        if word in found:
+            return word.upper()
+    return "NOT JUDGED"
+
+
+def _evidence_text(diff: Difference) -> str:
+    if diff.evidence is None:
+        return "n/a"
+    return f"{diff.evidence:.0f} {EVIDENCE_WORDS.get(diff.evidence_of, diff.evidence_of)}"
+
+
+def _test_value(test_only: dict[str, Any], attribute: str, metric: str) -> float | None:
+    for item in test_only.get("attributes") or []:
+        if item.get("name") == attribute:
+            value = (item.get("differences") or {}).get(metric, {}).get("value")
+            return None if value is None else float(value)
+    return None
 
 
 def _mitigation(comparison: MitigationComparison) -> dict[str, Any]:

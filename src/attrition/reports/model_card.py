@@ -30,6 +30,8 @@ DIFFERENCE_LABELS: dict[str, str] = {
     "statistical_parity_difference": "statistical parity (selection rate)",
     "equal_opportunity_difference": "equal opportunity (TPR)",
     "predictive_parity_difference": "predictive parity (precision)",
+    "false_positive_rate_difference": "false-positive-rate parity (FPR)",
+    "calibration_difference": "within-group calibration (observed - predicted)",
 }
 ARTIFACTS: tuple[tuple[str, str], ...] = (
     ("ROC curve", "roc_curve.png"),
@@ -98,6 +100,13 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
         "quality": "; ".join(f"{k} {number(v)}" for k, v in card.data_quality.items()),
         "drift": _drift_line(card.drift_summary),
         "fairness_passed": bool(fairness.get("passed")),
+        "fairness_verdict": str(fairness.get("verdict") or "").replace("_", " "),
+        "fairness_not_applicable": fairness.get("reason")
+        if fairness.get("applicable") is False
+        else None,
+        "fairness_policy": fairness.get("fairness_policy"),
+        "feasibility": fairness.get("feasibility"),
+        "fairness_evidence": (fairness.get("evidence") or {}).get("source"),
         "attributes": [
             {
                 "name": attribute["name"],
@@ -109,6 +118,7 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
                         "ci_low": d.get("ci_low"),
                         "ci_high": d.get("ci_high"),
                         "threshold": d.get("threshold"),
+                        "evidence": d.get("evidence"),
                         "result": _result(d),
                     }
                     for d in _differences(attribute.get("differences", {}))
@@ -138,6 +148,10 @@ def _differences(raw: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> list[d
 
 
 def _result(difference: Mapping[str, Any]) -> str:
+    verdict = str(difference.get("verdict") or "").replace("_", " ")
+    if verdict and difference.get("value") is not None:
+        role = "" if difference.get("gated", True) else " (reported, not gated)"
+        return f"{verdict.upper()}{role}"
     passed = difference.get("passed")
     if passed is None:
         return f"not gated: {difference.get('reason') or 'not computable'}"

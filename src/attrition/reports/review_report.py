@@ -11,16 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from attrition.registry.compare import artifact_href
-from attrition.registry.gates import FAIRNESS_METRICS, GateResult
-from attrition.registry.review import (
-    EXPLANATION_IMAGES,
-    FAIRNESS_IMAGES,
-    PERFORMANCE_IMAGES,
-    ReviewFacts,
-)
+from attrition.registry.gates import GateResult
+from attrition.registry.review import EXPLANATION_IMAGES, PERFORMANCE_IMAGES, ReviewFacts
 from attrition.registry.versions import REVIEW_TAG
-from attrition.reports.format import number, png_aspect, stamp, text
+from attrition.reports.format import number, png_aspect, stamp
 from attrition.reports.render import Footer, render
+from attrition.reports.review_fairness import fairness_section
 from attrition.stats import METRIC_NAMES
 
 CARD_PREVIEW_LINES = 18
@@ -30,11 +26,6 @@ SUMMARY_GROUPS = (
     ("fairness", "Fairness"),
     ("data_quality", "Data quality"),
     ("documentation", "Documentation"),
-)
-GROUP_RATES = (
-    ("selection_rate", "flagged rate"),
-    ("tpr", "true positive rate"),
-    ("precision", "precision"),
 )
 
 
@@ -54,7 +45,7 @@ def review_context(facts: ReviewFacts, generated: datetime | None = None) -> dic
         "summary": _summary(facts),
         "initial": _initial(facts),
         "performance": _performance(facts),
-        "fairness": _fairness(facts),
+        "fairness": fairness_section(facts, _gates, _figures, _link),
         "data_quality": _data_quality(facts),
         "documentation": _documentation(facts),
         "decision": _decision(facts),
@@ -83,10 +74,18 @@ def _gates(results: Sequence[GateResult]) -> list[dict[str, Any]]:
             "value": _num(r.value),
             "threshold": f"{r.comparison or ''} {_num(r.threshold, 'g')}".strip(),
             "passed": r.passed,
+            "verdict": (r.verdict or "").replace("_", " "),
+            "interval": _interval(r.interval),
             "message": r.message,
         }
         for r in results
     ]
+
+
+def _interval(interval: Sequence[float] | None) -> str:
+    if not interval:
+        return ""
+    return f"{interval[0]:.3f} to {interval[1]:.3f}"
 
 
 def _figures(facts: ReviewFacts, names: Sequence[str]) -> dict[str, Any]:
@@ -226,45 +225,6 @@ def _champion(facts: ReviewFacts) -> dict[str, Any]:
     }
 
 
-def _fairness(facts: ReviewFacts) -> dict[str, Any]:
-    results = {r.name: r for r in facts.gates_in("fairness")}
-    t = facts.thresholds
-    attributes = sorted({name.split(".")[1] for name in results if name.count(".") == 2})
-    return {
-        "gates": _gates(list(results.values())),
-        "headers": [f"{m.replace('_', ' ')} (|d| < {getattr(t, m):g})" for m in FAIRNESS_METRICS],
-        "attributes": [
-            (a, [results.get(f"fairness.{a}.{m}") for m in FAIRNESS_METRICS]) for a in attributes
-        ],
-        "min_group_size": t.min_group_size,
-        "groups": _groups(facts),
-        "figures": _figures(facts, FAIRNESS_IMAGES),
-        "report": _link(facts, "fairness_report.html"),
-    }
-
-
-def _groups(facts: ReviewFacts) -> dict[str, Any] | None:
-    """Every group of every audited attribute; the note column only when some group is small."""
-    rows = [
-        [
-            text(attribute.get("name", "")),
-            text(group.get("group", "")),
-            text(group.get("count")),
-            text(group.get("leavers")),
-            *(_num(group.get(key)) for key, _ in GROUP_RATES),
-            "below minimum size: not gated" if group.get("small") else "",
-        ]
-        for attribute in (facts.fairness or {}).get("attributes", [])
-        for group in attribute.get("groups", [])
-    ]
-    if not rows:
-        return None
-    headers = ["attribute", "group", "employees", "leavers", *(b for _, b in GROUP_RATES), "note"]
-    if not any(row[-1] for row in rows):
-        headers, rows = headers[:-1], [row[:-1] for row in rows]
-    return {"headers": headers, "rows": rows}
-
-
 def _data_quality(facts: ReviewFacts) -> dict[str, Any]:
     dq = facts.data_quality or {}
     notes = []
@@ -337,8 +297,15 @@ def _decision(facts: ReviewFacts) -> dict[str, Any]:
         )
         for e in facts.audit
     ]
+    signoffs = [
+        (gate, record.get("actor", ""), _when(record.get("at")), record.get("reason", ""))
+        for gate, record in sorted(facts.signoffs.items())
+    ]
+    open_gates = [g.name for g in facts.inconclusive if g.passed is not True]
     return {
         "review": review,
+        "signoffs": signoffs,
+        "open_gates": open_gates,
         "rejected": facts.decision == "rejected",
         "records": records,
         "audit": audit,
@@ -361,6 +328,13 @@ def _next_step(facts: ReviewFacts) -> str:
     if facts.stage == "Staging":
         first = " --first-deployment" if facts.champion_version is None else ""
         promote = f"attrition models transition-stage {model} --stage Production{first}"
+        unsigned = [g.name for g in facts.inconclusive if g.passed is not True]
+        if unsigned:
+            return (
+                f"Next: {len(unsigned)} inconclusive gate(s) block Production until signed off: "
+                f"attrition review --version {facts.version} --approve --accept-inconclusive "
+                f"{','.join(unsigned)} --reason '...', then {promote}."
+            )
         if facts.decision:
             return f"Next: {promote}."
         return (

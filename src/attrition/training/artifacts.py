@@ -19,13 +19,15 @@ from matplotlib.figure import Figure
 from attrition import tracking
 from attrition.data.quality import DataQuality, assess_quality
 from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
-from attrition.fairness import FairnessAssessment, assess_fairness
+from attrition.fairness import FairnessAssessment
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
+from attrition.training.evaluate import metric_intervals
 from attrition.training.facts import RunFacts, Timer, json_text
+from attrition.training.fairness import fairness_document, pooled_fairness, test_only_fairness
 from attrition.training.metadata import model_metadata, used_sensitive
 from attrition.training.reference import reference_files
 
@@ -38,6 +40,7 @@ class Bundle:
     metrics: dict[str, float] = field(default_factory=dict)
     top_features: list[str] = field(default_factory=list)
     fairness: FairnessAssessment | None = None
+    fairness_document: dict[str, Any] = field(default_factory=dict)
 
 
 def _png(fig: Figure) -> bytes:
@@ -75,6 +78,11 @@ def core_files(facts: RunFacts, quality: DataQuality, timer: Timer) -> dict[str,
                 "source": "held-out test split, scored once",
                 "threshold": threshold,
                 **facts.test_metrics,
+                "intervals": timer(
+                    "test metric intervals",
+                    lambda: metric_intervals(y_test, facts.test_proba, threshold, seed=facts.seed),
+                ),
+                "interval_rows": len(y_test),
             }
         ),
         "model_metadata.json": json_text(model_metadata(facts, quality)),
@@ -130,10 +138,12 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             )
         ),
     )
-    fairness = timer("fairness", lambda: test_fairness(facts))
+    fairness = timer("fairness", lambda: pooled_fairness(facts))
+    test_only = timer("fairness (test split)", lambda: test_only_fairness(facts))
     bundle.fairness = fairness
     bundle.metrics.update(fairness.metrics())
-    bundle.files["fairness.json"] = json_text(fairness.to_dict())
+    bundle.fairness_document = fairness_document(facts, fairness, test_only)
+    bundle.files["fairness.json"] = json_text(bundle.fairness_document)
     bundle.files["fairness_metrics.png"] = timer(
         "fairness_metrics.png", lambda: _png(plot_fairness(fairness))
     )
@@ -145,6 +155,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             version_or_run=f"trained {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {facts.source}",
             threshold=facts.result.threshold,
             comparison=facts.mitigation,
+            document=bundle.fairness_document,
         ),
     )
     values = timer("shap values", lambda: test_shap_values(facts))
@@ -160,18 +171,6 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             "ydata-profile.html", lambda: training_profile(facts)
         )
     return bundle
-
-
-def test_fairness(facts: RunFacts) -> FairnessAssessment:
-    """Fairness of the test-split decisions at the tuned threshold, per sensitive attribute."""
-    decisions = (facts.test_proba >= facts.result.threshold).astype(int)
-    return assess_fairness(
-        facts.test.labels.to_numpy(),
-        decisions,
-        facts.test.audit,
-        facts.thresholds,
-        seed=facts.seed,
-    )
 
 
 def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> str:
@@ -196,7 +195,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         sensitive=list(facts.config.sensitive),
         excluded=list(facts.config.exclude_from_model),
         used_sensitive=used_sensitive(facts.config, facts.train.features),
-        fairness=bundle.fairness.to_dict() if bundle.fairness else {},
+        fairness=bundle.fairness_document,
         top_features=bundle.top_features,
         drift_summary=drift,
     )

@@ -1,13 +1,20 @@
-"""Classification metrics at a decision threshold."""
+"""Classification metrics at a decision threshold, and their bootstrap intervals."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn import metrics as skm
 
-from attrition.stats import METRIC_NAMES
+from attrition.stats import (
+    METRIC_NAMES,
+    bootstrap,
+    confusion,
+    decision_metrics,
+    percentile_interval,
+    weighted_auc,
+)
 
-__all__ = ["METRIC_NAMES", "classification_metrics"]
+__all__ = ["METRIC_NAMES", "classification_metrics", "metric_intervals"]
 
 
 def classification_metrics(
@@ -42,3 +49,36 @@ def classification_metrics(
         "recall_attrition": float(leaver[1]),
         "f1_attrition": float(leaver[2]),
     }
+
+
+def metric_intervals(
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    threshold: float,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, list[float]]:
+    """Percentile-bootstrap intervals of ROC AUC and the decision metrics at `threshold`.
+
+    Resamples keep the number of leavers and stayers (stratified by the label), so every
+    replicate has both classes. Names follow `classification_metrics`.
+    """
+    y = np.asarray(y_true).astype(int)
+    scores = np.asarray(proba, dtype=float)
+    decision = scores >= threshold
+    if len(np.unique(y)) < 2 or resamples <= 0:
+        return {}
+
+    def statistic(weights: np.ndarray) -> dict[str, np.ndarray]:
+        found = decision_metrics(confusion(y, decision, weights))
+        return {"roc_auc": weighted_auc(scores, y, weights), **found}
+
+    replicates = bootstrap(statistic, len(y), resamples=resamples, seed=seed, strata=y)
+    intervals: dict[str, list[float]] = {}
+    for name, values in replicates.items():
+        low, high = percentile_interval(values, confidence)
+        if np.isfinite(low) and np.isfinite(high):
+            intervals[name] = [round(float(low), 6), round(float(high), 6)]
+    return intervals

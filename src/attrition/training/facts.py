@@ -34,6 +34,7 @@ class TrainOptions:
     experiment: str = "employee_attrition"
     mitigate: str | None = None
     profile: bool = True
+    fairness_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RunFacts:
     mitigation: Any = None
     profile: bool = True
     seed: int = 42
+    fairness_policy: str | None = None
 
     @property
     def base_rate(self) -> float:

@@ -157,6 +157,7 @@ def train_and_evaluate(
         mitigation=comparison,
         profile=options.profile,
         seed=options.seed,
+        fairness_policy=options.fairness_policy,
     )
 
 
