@@ -25,6 +25,7 @@ from attrition.reports.fairness_report import plot_fairness, render_fairness_rep
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
+from attrition.training.choice_artifacts import decision_files, decision_summary, frontier_files
 from attrition.training.facts import RunFacts, Timer, json_text
 from attrition.training.metadata import model_metadata, used_sensitive
 from attrition.training.reference import reference_files
@@ -38,6 +39,7 @@ class Bundle:
     metrics: dict[str, float] = field(default_factory=dict)
     top_features: list[str] = field(default_factory=list)
     fairness: FairnessAssessment | None = None
+    decision: dict[str, Any] = field(default_factory=dict)
 
 
 def _png(fig: Figure) -> bytes:
@@ -147,6 +149,11 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             comparison=facts.mitigation,
         ),
     )
+    bundle.files.update(timer("fairness_frontier", lambda: frontier_files(facts)))
+    decision, economics = timer("decision_curve.png", lambda: decision_files(facts))
+    bundle.files.update(decision)
+    bundle.metrics.update(economics)
+    bundle.decision = decision_summary(facts, economics)
     values = timer("shap values", lambda: test_shap_values(facts))
     bundle.files["shap_summary.png"] = timer(
         "shap_summary.png", lambda: _png(plot_shap_summary(values, facts.test.features))
@@ -199,6 +206,8 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         fairness=bundle.fairness.to_dict() if bundle.fairness else {},
         top_features=bundle.top_features,
         drift_summary=drift,
+        frontier=facts.frontier.to_dict() if facts.frontier is not None else {},
+        decision=bundle.decision,
     )
     return render_model_card(card)
 

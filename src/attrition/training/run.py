@@ -55,6 +55,7 @@ class RunOutcome:
     model_kind: str
     seconds: float
     artifact_seconds: dict[str, float] = field(default_factory=dict)
+    frontier_line: str = ""
 
 
 Progress = Callable[[str, float | None], None]
@@ -108,6 +109,7 @@ def train_and_evaluate(
     Raises:
         DataError: listing every problem of `frame`, before any training.
     """
+    policy = policy_named(options.fairness_policy)
     progress("Validating data", None)
     parts = split(checked_data(frame, config, source), options.seed)
     budget = max(options.trials, 1)
@@ -134,7 +136,6 @@ def train_and_evaluate(
             threshold_rule=rule,
         ),
     )
-    policy = policy_named(options.fairness_policy)
     progress(f"Fairness-constrained candidates ({policy.name} policy)", None)
     choice: Choice = timed(
         {} if times is None else times,
@@ -219,4 +220,16 @@ def run_training(
         model_kind=facts.result.kind,
         seconds=round(time.perf_counter() - started, 1),
         artifact_seconds=times,
+        frontier_line=frontier_line(facts),
+    )
+
+
+def frontier_line(facts: RunFacts) -> str:
+    """One line naming the chosen candidate among the fairness-constrained ones, and why."""
+    if facts.frontier is None:
+        return ""
+    found = facts.frontier
+    return (
+        f"Chose '{found.chosen_point.name}' of {len(found.points)} candidates under the "
+        f"{found.policy} fairness policy: {found.reason} (fairness_frontier.json)."
     )
