@@ -34,6 +34,7 @@ class Choice:
     result: TrainResult
     frontier: Frontier
     comparison: MitigationComparison | None = None
+    candidates: tuple[Candidate, ...] = ()
 
 
 def constrained_choice(
@@ -81,4 +82,4 @@ def constrained_choice(
             after_threshold=after.threshold,
             attributes=[str(c) for c in train.audit.columns],
         )
-    return Choice(chosen, judged, comparison)
+    return Choice(chosen, judged, comparison, tuple(candidates))

@@ -76,7 +76,7 @@ def decision_curve(labels: Any, proba: Any, costs: DecisionCosts, population: in
     leavers = np.r_[0.0, np.cumsum(outcomes)[ends]]
     gain = costs.retained_share * costs.replacement_cost
     net = (gain * leavers - costs.outreach_cost * flagged) / len(y)
-    nobody = float(np.nextafter(scores[0], np.inf))
+    nobody = min(float(np.nextafter(scores[0], np.inf)), 1.0)
     thresholds = np.r_[nobody, scores[ends]]
     share = flagged / len(y)
     capacity = costs.capacity_fraction(population)
