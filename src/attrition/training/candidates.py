@@ -139,6 +139,7 @@ def mitigated(
     *,
     seed: int,
     threshold_rule: ThresholdRule | None = None,
+    n_jobs: int = 2,
 ) -> Candidate:
     """The exponentiated-gradient candidate of `train --mitigate`, cross-fitted like the rest."""
     from attrition.mitigation import fit_mitigated
@@ -157,10 +158,14 @@ def mitigated(
             threshold=result.threshold,
         )
 
+    def one(train_rows: np.ndarray, valid_rows: np.ndarray) -> np.ndarray:
+        return np.asarray(fit_on(train_rows).predict_proba(task.X.iloc[valid_rows])[:, 1])
+
     oof = np.zeros(len(task.y))
-    with _quiet():
-        for train_rows, valid_rows in task.folds:
-            oof[valid_rows] = fit_on(train_rows).predict_proba(task.X.iloc[valid_rows])[:, 1]
+    with _quiet(), Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
+        preds = parallel(delayed(one)(t, v) for t, v in task.folds)
+    for (_, valid_rows), pred in zip(task.folds, preds, strict=True):
+        oof[valid_rows] = pred
     everyone = np.arange(len(task.y))
     return Candidate(
         name=f"mitigate {constraint}",
