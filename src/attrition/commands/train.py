@@ -67,6 +67,8 @@ def train(
             frame, source = load_table(data, table=dataset.table), data
         from attrition.training.search import DEFAULT_TRIALS
 
+        policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)
+
         options = TrainOptions(
             trials=trials or DEFAULT_TRIALS,
             seed=seed,
@@ -74,7 +76,8 @@ def train(
             mitigate=mitigate.value if mitigate else None,
             profile=not no_profile,
             model_family=model_family.value,
-            **policy_choice(fairness_policy, thresholds.fairness_policy),
+            fairness_policy=policy,
+            policy_chosen_by=chosen_by,
         )
         with progress_bar() as update:
             outcome = run_training(frame, source, dataset, thresholds, conf, options, update)
@@ -96,10 +99,10 @@ def train(
         )
 
 
-def policy_choice(flag: PolicyName | None, gates_file: str | None) -> dict[str, str | None]:
+def policy_choice(flag: PolicyName | None, gates_file: str | None) -> tuple[str | None, str]:
     """The fairness policy for training and who chose it: the flag, else the gates file."""
     if flag is not None:
-        return {"fairness_policy": flag.value, "policy_chosen_by": "train --fairness-policy"}
+        return flag.value, "train --fairness-policy"
     if gates_file:
-        return {"fairness_policy": gates_file, "policy_chosen_by": "gates file"}
-    return {"fairness_policy": None, "policy_chosen_by": "default"}
+        return gates_file, "gates file"
+    return None, "default"

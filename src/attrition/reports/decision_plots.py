@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 _POINT, _CHOSEN, _LIMIT = "#486581", "#b42318", "#9aa5b1"
 
@@ -55,9 +56,9 @@ def plot_frontier(candidates: Sequence[Mapping[str, Any]], policy: str) -> Figur
 
 
 def plot_decision_curve(
-    thresholds: Sequence[float],
-    net_per_period: Sequence[float],
-    flagged_share: Sequence[float],
+    thresholds: ArrayLike,
+    net_per_period: ArrayLike,
+    flagged_share: ArrayLike,
     capacity_share: float,
     chosen: float,
 ) -> Figure:
