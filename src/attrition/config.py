@@ -94,6 +94,39 @@ class Actionable(BaseModel):
     max_step: float | None = Field(default=None, gt=0)
 
 
+class DecisionCosts(BaseModel):
+    """The economics of acting on a flag: what an outreach costs and what it can save.
+
+    An outreach to a would-be leaver keeps them with probability `retained_share` and so
+    saves `replacement_cost`; every outreach costs `outreach_cost`. HR can approach at
+    most `capacity` employees per period (or `capacity_share` of those scored); the
+    period's population is `population`, by default the rows of the training data.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    outreach_cost: float = Field(gt=0)
+    retained_share: float = Field(gt=0, le=1)
+    replacement_cost: float = Field(gt=0)
+    capacity: int | None = Field(default=None, ge=1)
+    capacity_share: float | None = Field(default=None, gt=0, le=1)
+    population: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_capacity(self) -> DecisionCosts:
+        if self.capacity is not None and self.capacity_share is not None:
+            raise ValueError("give capacity (employees) or capacity_share, not both")
+        return self
+
+    def capacity_fraction(self, population: int) -> float:
+        """The largest share of the scored population that may be flagged (1 without a limit)."""
+        if self.capacity_share is not None:
+            return self.capacity_share
+        if self.capacity is not None:
+            return min(1.0, self.capacity / max(self.population or population, 1))
+        return 1.0
+
+
 class DatasetConfig(BaseModel):
     """What the training data looks like: target, id, columns to drop, sensitive attributes.
 
@@ -129,6 +162,9 @@ class DatasetConfig(BaseModel):
     )
     labels: dict[str, str] = Field(
         default={}, description="column names in plain words, for the HR app"
+    )
+    decision_costs: DecisionCosts | None = Field(
+        default=None, description="outreach economics; the threshold then maximises net savings"
     )
 
     @model_validator(mode="after")
@@ -185,6 +221,7 @@ class GateThresholds(BaseModel):
     outlier_rate: float = 0.01
     max_abs_correlation: float = 0.8
     non_inferiority_margin: float = 0.02
+    fairness_policy: str | None = None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

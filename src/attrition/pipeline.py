@@ -50,6 +50,19 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
+def family_kinds(family: str) -> tuple[str, ...]:
+    """The model kinds a search over `family` tries: every kind for "auto", else just that one.
+
+    Raises:
+        ValueError: naming the families there are.
+    """
+    if family == "auto":
+        return KINDS
+    if family not in KINDS:
+        raise ValueError(f"unknown model family '{family}'; choose auto, {', '.join(KINDS)}")
+    return (family,)
+
+
 def as_text(X: Any) -> np.ndarray:
     """Categorical values as strings, missing ones as the category `missing`."""
     frame = pd.DataFrame(X)
@@ -82,8 +95,8 @@ class MonotoneLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.monotone_increasing = monotone_increasing
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> MonotoneLGBMClassifier:
-        """Fit LightGBM deterministically (single thread, fixed seed)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MonotoneLGBMClassifier:
+        """Fit LightGBM deterministically (single thread, fixed seed), rows weighted if given."""
         X, y = validate_data(self, X, y, reset=True)
         names = [str(n) for n in getattr(self, "feature_names_in_", range(X.shape[1]))]
         increasing = set(self.monotone_increasing)
@@ -96,7 +109,7 @@ class MonotoneLGBMClassifier(ClassifierMixin, BaseEstimator):
             deterministic=True,
             force_row_wise=True,
             verbose=-1,
-        ).fit(X, y)
+        ).fit(X, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight))
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -44,6 +44,22 @@ class Mitigation(StrEnum):
     EQUALIZED_ODDS = "equalized_odds"
 
 
+class ModelFamily(StrEnum):
+    """Model families `train` may search (`pipeline.KINDS`); auto searches them all."""
+
+    AUTO = "auto"
+    LOGREG = "logreg"
+    LIGHTGBM = "lightgbm"
+
+
+class PolicyName(StrEnum):
+    """Named fairness policies (`fairness.policy.POLICIES`)."""
+
+    SEED = "seed"
+    ASSISTIVE = "assistive"
+    PUNITIVE = "punitive"
+
+
 class Period(StrEnum):
     """Calendar periods realised performance is grouped by (`monitor.segments.PERIODS`)."""
 

@@ -12,6 +12,8 @@ from attrition.commands.common import (
     ConfigOption,
     DataOption,
     Mitigation,
+    ModelFamily,
+    PolicyName,
     one_line_errors,
     out,
     progress_bar,
@@ -34,6 +36,17 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
     mitigate: Annotated[Mitigation | None, typer.Option(help="Fairness mitigation.")] = None,
     gates: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
+    model_family: Annotated[
+        ModelFamily,
+        typer.Option(help="Model family to search; auto searches every family."),
+    ] = ModelFamily.AUTO,
+    fairness_policy: Annotated[
+        PolicyName | None,
+        typer.Option(
+            help="Fairness policy the candidates are judged under. "
+            "Default: the gates file's fairness_policy, else seed."
+        ),
+    ] = None,
     no_profile: Annotated[
         bool, typer.Option("--no-profile", help="Skip the data profile.")
     ] = False,
@@ -54,12 +67,17 @@ def train(
             frame, source = load_table(data, table=dataset.table), data
         from attrition.training.search import DEFAULT_TRIALS
 
+        policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)
+
         options = TrainOptions(
             trials=trials or DEFAULT_TRIALS,
             seed=seed,
             experiment=experiment or conf.experiment,
             mitigate=mitigate.value if mitigate else None,
             profile=not no_profile,
+            model_family=model_family.value,
+            fairness_policy=policy,
+            policy_chosen_by=chosen_by,
         )
         with progress_bar() as update:
             outcome = run_training(frame, source, dataset, thresholds, conf, options, update)
@@ -72,8 +90,19 @@ def train(
         for name, value in outcome.test_metrics.items():
             table.add_row(name, f"{outcome.cv_metrics[name]:.3f}", f"{value:.3f}")
         out.print(table)
+        if outcome.frontier_line:
+            out.print(outcome.frontier_line)
         out.print(
             f"Run {outcome.run_id} registered as version {outcome.version} "
             f"(threshold {outcome.threshold:.3f}) in {outcome.seconds:.0f} s.\n"
             f"Look at it: attrition ui  (MLflow UI on http://127.0.0.1:5001)"
         )
+
+
+def policy_choice(flag: PolicyName | None, gates_file: str | None) -> tuple[str | None, str]:
+    """The fairness policy for training and who chose it: the flag, else the gates file."""
+    if flag is not None:
+        return flag.value, "train --fairness-policy"
+    if gates_file:
+        return gates_file, "gates file"
+    return None, "default"

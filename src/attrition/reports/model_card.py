@@ -40,6 +40,7 @@ ARTIFACTS: tuple[tuple[str, str], ...] = (
     ("Feature importance (SHAP)", "feature_importance.png"),
     ("Fairness report", "fairness_report.html"),
     ("Fairness metrics", "fairness_metrics.png"),
+    ("Fairness frontier", "fairness_frontier.png"),
     ("Data profile", "ydata-profile.html"),
     ("Data drift, train vs test", "data_drift_report.html"),
     ("Prediction histogram", "prediction_histogram.png"),
@@ -55,7 +56,8 @@ class ModelCard:
     "groups": [{"group", "count", "selection_rate", "tpr", "precision", "small"}],
     "differences": {metric: {"value", "ci_low", "ci_high", "threshold", "passed",
     "reason"}}}]}; a list of differences that carry their "metric" also works.
-    `drift_summary` is `DriftResult.to_dict()` of training vs test data.
+    `drift_summary` is `DriftResult.to_dict()` of training vs test data. `frontier` is
+    `fairness_frontier.json`; `decision` the decision economics (empty without costs).
     """
 
     name: str
@@ -79,6 +81,8 @@ class ModelCard:
     fairness: dict[str, Any] = field(default_factory=dict)
     top_features: list[str] = field(default_factory=list)
     drift_summary: dict[str, Any] = field(default_factory=dict)
+    frontier: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
 
 
 def render_model_card(card: ModelCard) -> str:
@@ -127,6 +131,7 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
             for attribute in fairness.get("attributes") or []
         ],
         "links": ARTIFACTS,
+        "frontier": card.frontier,
     }
 
 

@@ -26,6 +26,7 @@ from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
 from attrition.training.evaluate import metric_intervals
+from attrition.training.choice_artifacts import decision_files, decision_summary, frontier_files
 from attrition.training.facts import RunFacts, Timer, json_text
 from attrition.training.fairness import fairness_document, pooled_fairness, test_only_fairness
 from attrition.training.metadata import model_metadata, used_sensitive
@@ -41,6 +42,7 @@ class Bundle:
     top_features: list[str] = field(default_factory=list)
     fairness: FairnessAssessment | None = None
     fairness_document: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
 
 
 def _png(fig: Figure) -> bytes:
@@ -158,6 +160,11 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             document=bundle.fairness_document,
         ),
     )
+    bundle.files.update(timer("fairness_frontier", lambda: frontier_files(facts)))
+    decision, economics = timer("decision_curve.png", lambda: decision_files(facts))
+    bundle.files.update(decision)
+    bundle.metrics.update(economics)
+    bundle.decision = decision_summary(facts, economics)
     values = timer("shap values", lambda: test_shap_values(facts))
     bundle.files["shap_summary.png"] = timer(
         "shap_summary.png", lambda: _png(plot_shap_summary(values, facts.test.features))
@@ -198,6 +205,8 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         fairness=bundle.fairness_document,
         top_features=bundle.top_features,
         drift_summary=drift,
+        frontier=facts.frontier.to_dict() if facts.frontier is not None else {},
+        decision=bundle.decision,
     )
     return render_model_card(card)
 

@@ -34,7 +34,9 @@ class TrainOptions:
     experiment: str = "employee_attrition"
     mitigate: str | None = None
     profile: bool = True
+    model_family: str = "auto"
     fairness_policy: str | None = None
+    policy_chosen_by: str = "default"
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,20 @@ class RunFacts:
     mitigation: Any = None
     profile: bool = True
     seed: int = 42
-    fairness_policy: str | None = None
+    frontier: Any = None
+    fairness_policy: str = "seed"
 
     @property
     def base_rate(self) -> float:
         return float(self.train.labels.mean())
+
+    @property
+    def population(self) -> int:
+        """Employees scored per period for the decision economics: the configured number,
+        else every labelled row."""
+        costs = self.config.decision_costs
+        declared = costs.population if costs is not None else None
+        return declared or len(self.train.labels) + len(self.test.labels)
 
 
 def json_text(value: object) -> str:

@@ -49,12 +49,18 @@ def run_tags(facts: RunFacts, mitigate: str | None) -> dict[str, str]:
     }
 
 
-def run_params(facts: RunFacts, trials: int) -> dict[str, str]:
+def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None) -> dict[str, str]:
     """Params of the training run, as MLflow stores them (text, at most 6,000 characters)."""
     result = facts.result
+    chosen = facts.frontier.chosen_point if facts.frontier is not None else None
     params: dict[str, Any] = {
         "seed": facts.seed,
         "trials": trials,
+        "model_family": options.model_family if options else "auto",
+        "fairness_policy": facts.fairness_policy,
+        "fairness_policy_chosen_by": options.policy_chosen_by if options else "default",
+        "fairness_candidate": chosen.name if chosen else "unconstrained",
+        "threshold_rule": "net savings" if facts.config.decision_costs else "best F1",
         "model_kind": result.kind,
         "threshold": round(result.threshold, 6),
         "calibrated": result.calibrated,
@@ -107,7 +113,7 @@ def record_run(
         try:
             for record in facts.result.trials:
                 _log_trial(experiment_id, run_id, record)
-            mlflow.log_params(run_params(facts, options.trials))
+            mlflow.log_params(run_params(facts, options.trials, options))
             mlflow.log_metrics(run_metrics(facts, bundle.metrics))
             tracking.log_files(client, run_id, bundle.files)
             progress("Registering model version", None)

@@ -22,6 +22,10 @@ from attrition.config import DatasetConfig, GateThresholds, Settings
 from attrition.data.prepare import PreparedData, prepare
 from attrition.data.validate import validate_frame
 from attrition.errors import DataError
+from attrition.fairness.policy import policy_named
+from attrition.pipeline import family_kinds
+from attrition.training.constrained import Choice, constrained_choice
+from attrition.training.costs import cost_threshold_rule
 from attrition.training.evaluate import classification_metrics
 from attrition.training.facts import RunFacts, TrainOptions, timed
 from attrition.training.search import TrainResult, TrialRecord, train_model
@@ -51,6 +55,7 @@ class RunOutcome:
     model_kind: str
     seconds: float
     artifact_seconds: dict[str, float] = field(default_factory=dict)
+    frontier_line: str = ""
 
 
 Progress = Callable[[str, float | None], None]
@@ -97,13 +102,14 @@ def train_and_evaluate(
     progress: Progress = _no_progress,
     times: dict[str, float] | None = None,
 ) -> RunFacts:
-    """Validate, split, search, refit (and mitigate), then score on the held-out split.
+    """Validate, split, search, choose among constrained candidates, score on the test split.
 
     Nothing is written anywhere; `times` (when given) receives the search's duration.
 
     Raises:
         DataError: listing every problem of `frame`, before any training.
     """
+    policy = policy_named(options.fairness_policy)
     progress("Validating data", None)
     parts = split(checked_data(frame, config, source), options.seed)
     budget = max(options.trials, 1)
@@ -114,8 +120,9 @@ def train_and_evaluate(
             (record.number + 1) / budget,
         )
 
+    rule = cost_threshold_rule(config, population=len(parts.train.labels) + len(parts.test.labels))
     progress("Searching models", 0.0)
-    result: TrainResult = timed(
+    searched: TrainResult = timed(
         {} if times is None else times,
         "model search and refit",
         lambda: train_model(
@@ -124,17 +131,28 @@ def train_and_evaluate(
             config,
             trials=options.trials,
             seed=options.seed,
+            kinds=family_kinds(options.model_family),
             on_trial=on_trial,
+            threshold_rule=rule,
         ),
     )
-    model, comparison = result.model, None
-    if options.mitigate:
-        from attrition.training.mitigate import mitigate
-
-        progress(f"Mitigating ({options.mitigate})", None)
-        model, comparison = mitigate(
-            result, parts.train, parts.test, config, thresholds, options.mitigate, options.seed
-        )
+    progress(f"Fairness-constrained candidates ({policy.name} policy)", None)
+    choice: Choice = timed(
+        {} if times is None else times,
+        "constrained candidates",
+        lambda: constrained_choice(
+            searched,
+            parts.train,
+            parts.test,
+            config,
+            thresholds,
+            policy,
+            seed=options.seed,
+            mitigate=options.mitigate,
+            threshold_rule=rule,
+        ),
+    )
+    result, model, comparison = choice.result, choice.result.model, choice.comparison
     test_proba = model.predict_proba(parts.test.features)[:, 1]
     return RunFacts(
         model=model,
@@ -157,7 +175,8 @@ def train_and_evaluate(
         mitigation=comparison,
         profile=options.profile,
         seed=options.seed,
-        fairness_policy=options.fairness_policy,
+        frontier=choice.frontier,
+        fairness_policy=policy.name,
     )
 
 
@@ -201,4 +220,16 @@ def run_training(
         model_kind=facts.result.kind,
         seconds=round(time.perf_counter() - started, 1),
         artifact_seconds=times,
+        frontier_line=frontier_line(facts),
+    )
+
+
+def frontier_line(facts: RunFacts) -> str:
+    """One line naming the chosen candidate among the fairness-constrained ones, and why."""
+    if facts.frontier is None:
+        return ""
+    found = facts.frontier
+    return (
+        f"Chose '{found.chosen_point.name}' of {len(found.points)} candidates under the "
+        f"{found.policy} fairness policy: {found.reason} (fairness_frontier.json)."
     )

@@ -38,6 +38,8 @@ from attrition.pipeline import (
 
 DEFAULT_TRIALS = 40
 Folds = list[tuple[np.ndarray, np.ndarray]]
+# Picks the operating threshold from 0/1 labels and out-of-fold probabilities.
+ThresholdRule = Callable[[np.ndarray, np.ndarray], float]
 
 
 @dataclass
@@ -299,8 +301,13 @@ def refit(
     *,
     seed: int,
     n_jobs: int,
+    threshold_rule: ThresholdRule | None = None,
 ) -> TrainResult:
-    """Calibrate the best pipeline only if nested CV says it helps; fit it on all rows."""
+    """Calibrate the best pipeline only if nested CV says it helps; fit it on all rows.
+
+    The threshold comes from `threshold_rule` on the out-of-fold predictions (default:
+    the best attrition-class F1).
+    """
     pipeline = build_pipeline(found.kind, found.params, task.column_kinds, config, seed)
     calibrated_oof = cv_proba(_calibrated(pipeline, seed), task, parallel, n_jobs)
     calibrate = _calibration_helps(task.y, found.oof_proba, calibrated_oof)
@@ -311,7 +318,7 @@ def refit(
         model=model,
         kind=found.kind,
         params=found.params,
-        threshold=best_f1_threshold(task.y, chosen_oof),
+        threshold=(threshold_rule or best_f1_threshold)(task.y, chosen_oof),
         oof_proba=chosen_oof,
         cv_roc_auc=found.cv_roc_auc,
         cv_roc_auc_std=found.cv_roc_auc_std,
@@ -334,6 +341,7 @@ def train_model(
     on_trial: Callable[[TrialRecord], None] | None = None,
     timeout_s: float | None = None,
     max_abs_correlation: float = DEFAULT_MAX_CORRELATION,
+    threshold_rule: ThresholdRule | None = None,
 ) -> TrainResult:
     """Search model kinds and parameters by stratified CV on the training rows; refit the best.
 
@@ -341,7 +349,8 @@ def train_model(
     seeded with each kind's defaults; a median pruner stops trials whose running
     fold AUC trails. The chosen pipeline is wrapped in sigmoid calibration only if
     nested CV shows a lower Brier score without a worse log loss. The decision
-    threshold maximises attrition-class F1 on the out-of-fold predictions.
+    threshold maximises attrition-class F1 on the out-of-fold predictions, unless a
+    `threshold_rule` (e.g. the cost-optimal one) is given.
     Results depend only on the data, config and seed (not on `n_jobs`), unless
     `timeout_s` cuts the search short.
     """
@@ -375,4 +384,6 @@ def train_model(
             on_trial=on_trial,
             timeout_s=timeout_s,
         )
-        return refit(task, found, config, parallel, seed=seed, n_jobs=n_jobs)
+        return refit(
+            task, found, config, parallel, seed=seed, n_jobs=n_jobs, threshold_rule=threshold_rule
+        )
