@@ -178,6 +178,7 @@ class GateThresholds(BaseModel):
     missing_value_rate: float = 0.05
     outlier_rate: float = 0.01
     max_abs_correlation: float = 0.8
+    duplicate_rate: float = 0.05
     non_inferiority_margin: float = 0.02
 
 

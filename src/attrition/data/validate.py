@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from attrition.config import DatasetConfig
+from attrition.data.keys import Duplicates, count_duplicates
 
 MIN_ROWS_PER_CLASS = 10
 NUMERIC_SHARE = 0.9
@@ -38,15 +39,23 @@ class ValidationReport:
     rows: int
     columns: int
     problems: list[Problem] = field(default_factory=list)
+    duplicates: Duplicates | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
-        """One line: the source and every problem, or that the data is valid."""
+        """One line: the source and every problem, or that the data is valid (and its repeats)."""
         if self.ok:
-            return f"{self.source}: valid ({self.rows} rows, {self.columns} columns)"
+            said = f"{self.source}: valid ({self.rows} rows, {self.columns} columns)"
+            if self.duplicates is not None:
+                d = self.duplicates
+                said += (
+                    f"; duplicate_rate {d.duplicate_rate:.3f} ({d.duplicate_rows} row(s) repeat "
+                    "an earlier row's model inputs and target)"
+                )
+            return said
         listed = "; ".join(str(p) for p in self.problems)
         return f"{self.source}: {len(self.problems)} problem(s): {listed}"
 
@@ -158,4 +167,9 @@ def validate_frame(frame: pd.DataFrame, config: DatasetConfig, source: str) -> V
         report.problems.append(
             Problem(None, "no feature columns left after dropping target, id and drop list")
         )
+    if report.ok:
+        from attrition.data.prepare import prepare
+
+        prepared = prepare(frame, config)
+        report.duplicates = count_duplicates(prepared.features, prepared.labels)
     return report

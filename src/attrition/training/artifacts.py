@@ -106,7 +106,10 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     quality = timer(
         "data_quality",
         lambda: assess_quality(
-            facts.train.features, model_inputs(facts), facts.config.ordinal_max_levels
+            facts.train.features,
+            model_inputs(facts),
+            facts.config.ordinal_max_levels,
+            facts.duplicates,
         ),
     )
     bundle = Bundle()
@@ -199,6 +202,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         fairness=bundle.fairness.to_dict() if bundle.fairness else {},
         top_features=bundle.top_features,
         drift_summary=drift,
+        duplicates=facts.duplicates.to_dict() if facts.duplicates else {},
     )
     return render_model_card(card)
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from attrition.config import DatasetConfig, GateThresholds
+from attrition.data.keys import Duplicates
 from attrition.data.prepare import PreparedData
 from attrition.training.search import TrainResult
 
@@ -56,6 +57,7 @@ class RunFacts:
     mitigation: Any = None
     profile: bool = True
     seed: int = 42
+    duplicates: Duplicates | None = None
 
     @property
     def base_rate(self) -> float:

@@ -22,7 +22,7 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import brier_score_loss, log_loss, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -167,8 +167,11 @@ def search_problem(
     trials: int,
     kinds: tuple[str, ...],
     max_abs_correlation: float,
+    groups: pd.Series | None = None,
 ) -> Problem:
     """Check the inputs and fix what every trial shares: input columns, labels, folds.
+
+    With `groups` (e.g. input content keys) that repeat, rows of one group share a fold.
 
     Raises:
         ValueError: naming the mismatched rows, bad labels, too small a class, budget or kind.
@@ -182,7 +185,12 @@ def search_problem(
     used = set(column_kinds.columns)
     X = features[[str(c) for c in features.columns if c in used]]
     y = y.astype(int)
-    folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
+    folds: Folds
+    if groups is not None and pd.Series(np.asarray(groups)).duplicated().any():
+        grouped = StratifiedGroupKFold(cv_folds, shuffle=True, random_state=seed)
+        folds = list(grouped.split(X, y, groups=np.asarray(groups)))
+    else:
+        folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
     return Problem(X, y, column_kinds, folds, {"max_abs_correlation": max_abs_correlation})
 
 
@@ -334,6 +342,7 @@ def train_model(
     on_trial: Callable[[TrialRecord], None] | None = None,
     timeout_s: float | None = None,
     max_abs_correlation: float = DEFAULT_MAX_CORRELATION,
+    groups: pd.Series | None = None,
 ) -> TrainResult:
     """Search model kinds and parameters by stratified CV on the training rows; refit the best.
 
@@ -343,7 +352,8 @@ def train_model(
     nested CV shows a lower Brier score without a worse log loss. The decision
     threshold maximises attrition-class F1 on the out-of-fold predictions.
     Results depend only on the data, config and seed (not on `n_jobs`), unless
-    `timeout_s` cuts the search short.
+    `timeout_s` cuts the search short. Rows sharing a `groups` value (repeated
+    inputs) are kept in one fold.
     """
     task = search_problem(
         features,
@@ -354,6 +364,7 @@ def train_model(
         trials=trials,
         kinds=kinds,
         max_abs_correlation=max_abs_correlation,
+        groups=groups,
     )
     # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
     # BLAS threads are several times slower on a busy 2-core machine.
