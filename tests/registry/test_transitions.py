@@ -274,7 +274,7 @@ def test_ab_comparison_leaves_out_rows_the_champion_trained_on(store: Store) -> 
 
     (ab,) = refused.value.report.failures
     assert ab.name == "production.ab_comparison"
-    assert "unseen by the champion" in ab.message
+    assert "unseen by both models" in ab.message and "v1 trained on 300" in ab.message
 
 
 def test_missing_monitoring_reference_is_refused(store: Store) -> None:
