@@ -130,6 +130,10 @@ class DatasetConfig(BaseModel):
     labels: dict[str, str] = Field(
         default={}, description="column names in plain words, for the HR app"
     )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default={},
+        description="accepted [low, high] of numeric inputs, instead of the learned range",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetConfig:
@@ -138,6 +142,9 @@ class DatasetConfig(BaseModel):
             raise ValueError(f"exclude_from_model lists non-sensitive columns: {sorted(unknown)}")
         if self.target in self.drop or self.target == self.id_column:
             raise ValueError("target cannot be dropped or be the id column")
+        reversed_ = [name for name, (low, high) in self.ranges.items() if low > high]
+        if reversed_:
+            raise ValueError(f"ranges need [low, high] with low <= high: {sorted(reversed_)}")
         fixed = set(self.frozen_fields) & set(self.actionable)
         if fixed:
             raise ValueError(f"actionable lists protected or immutable fields: {sorted(fixed)}")

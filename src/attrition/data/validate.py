@@ -15,6 +15,7 @@ import pandera.pandas as pa
 
 from attrition.config import DatasetConfig
 from attrition.data.keys import Duplicates, count_duplicates
+from attrition.data.ranges import plain_number, unknown_range_columns
 
 MIN_ROWS_PER_CLASS = 10
 NUMERIC_SHARE = 0.9
@@ -151,6 +152,28 @@ def _label_problems(frame: pd.DataFrame, config: DatasetConfig) -> list[Problem]
     return []
 
 
+def _range_problems(frame: pd.DataFrame, config: DatasetConfig) -> list[Problem]:
+    """Configured ranges of columns that do not exist, or that the data's values leave."""
+    problems = [
+        Problem(name, "named in the config's ranges but not in the data")
+        for name in unknown_range_columns(config.ranges, list(frame.columns))
+    ]
+    for name, (low, high) in config.ranges.items():
+        if name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        outside = int(((values < low) | (values > high)).sum())
+        if outside:
+            problems.append(
+                Problem(
+                    name,
+                    f"{outside} value(s) outside the configured range "
+                    f"[{plain_number(low)}, {plain_number(high)}]",
+                )
+            )
+    return problems
+
+
 def validate_frame(frame: pd.DataFrame, config: DatasetConfig, source: str) -> ValidationReport:
     """Check a loaded table against the config; every problem is collected, none raised."""
     report = ValidationReport(source=source, rows=len(frame), columns=frame.shape[1])
@@ -167,6 +190,7 @@ def validate_frame(frame: pd.DataFrame, config: DatasetConfig, source: str) -> V
         report.problems.append(
             Problem(None, "no feature columns left after dropping target, id and drop list")
         )
+    report.problems.extend(_range_problems(frame, config))
     if report.ok:
         from attrition.data.prepare import prepare
 

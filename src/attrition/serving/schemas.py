@@ -17,10 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-# Numeric inputs may lie this fraction of the training span beyond what training saw
-# (an income twice the highest seen is rejected; one 50% above is scored). Inputs that
-# were never negative stay non-negative. Ordinal levels (ratings) must be seen levels.
-RANGE_MARGIN = 1.0
+from attrition.data.ranges import plausible_range
+
 RiskBand = Literal["low", "medium", "high"]
 
 
@@ -34,22 +32,28 @@ class FeatureSpec:
     categories: tuple[str, ...] | None = None
     seen_min: float | None = None
     seen_max: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
-        """Accepted [low, high] for numbers (None: unbounded)."""
-        if self.seen_min is None or self.seen_max is None or self.type not in ("integer", "number"):
+        """Accepted [low, high] for numbers (None: unbounded).
+
+        The range stored with the model (configured or learned at training), else the
+        rule of `attrition.data.ranges` applied to what training saw.
+        """
+        if self.type not in ("integer", "number"):
             return None, None
-        if self.kind == "ordinal":
-            return self.seen_min, self.seen_max
-        span = self.seen_max - self.seen_min
-        margin = RANGE_MARGIN * (span if span > 0 else max(abs(self.seen_max), 1.0))
-        low, high = self.seen_min - margin, self.seen_max + margin
-        if self.seen_min >= 0:
-            low = max(low, 0.0)
-        if self.type == "integer":
-            low, high = float(math.floor(low)), float(math.ceil(high))
-        return low, high
+        if self.minimum is not None and self.maximum is not None:
+            return self.minimum, self.maximum
+        if self.seen_min is None or self.seen_max is None:
+            return None, None
+        return plausible_range(
+            self.seen_min,
+            self.seen_max,
+            integer=self.type == "integer",
+            ordinal=self.kind == "ordinal",
+        )
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary for /model-info."""
@@ -77,6 +81,8 @@ def specs_from_metadata(features: Sequence[Mapping[str, Any]]) -> list[FeatureSp
                 categories=tuple(str(c) for c in categories) if categories is not None else None,
                 seen_min=_finite(item.get("min")),
                 seen_max=_finite(item.get("max")),
+                minimum=_finite(item.get("minimum")),
+                maximum=_finite(item.get("maximum")),
             )
         )
     return specs
