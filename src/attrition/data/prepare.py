@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from attrition.config import DatasetConfig
+from attrition.config import Band, DatasetConfig
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ def derive_bands(frame: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
         for name, band in config.bands.items()
     }
     return pd.DataFrame(bands, index=frame.index)
+
+
+def band_of(value: object, band: Band) -> str | None:
+    """The band label of one value (edges include their lower end), None outside or missing."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    position = bisect.bisect_right(band.edges, number) - 1
+    return band.labels[position] if 0 <= position < len(band.labels) else None
 
 
 def binary_labels(target: pd.Series, positive_label: object) -> pd.Series:

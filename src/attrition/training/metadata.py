@@ -96,6 +96,8 @@ def model_metadata(facts: RunFacts, quality: DataQuality) -> dict[str, Any]:
         "sensitive_attributes": config.sensitive,
         "excluded_from_model": config.exclude_from_model,
         "sensitive_used_by_model": used_sensitive(config, facts.train.features),
+        "dropped_columns": config.drop,
+        "bands": {name: band.model_dump() for name, band in config.bands.items()},
         "mitigation": getattr(facts.mitigation, "constraint", None),
         "training_data": {
             "source": facts.source,
