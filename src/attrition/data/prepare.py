@@ -65,13 +65,17 @@ def feature_columns(frame: pd.DataFrame, config: DatasetConfig) -> list[str]:
 
 
 def prepare(frame: pd.DataFrame, config: DatasetConfig) -> PreparedData:
-    """Split a validated table into model features, 0/1 labels, ids and audit columns."""
+    """Split a validated table into model features, 0/1 labels, ids and audit columns.
+
+    Without an id column, an employee's id is its row number, counted from 1 (the
+    first row after the header), as in every file and message of the project.
+    """
     bands = derive_bands(frame, config)
     audit_cols = {name: bands[name] if name in bands else frame[name] for name in config.sensitive}
     ids = (
         frame[config.id_column]
         if config.id_column
-        else pd.Series(frame.index, index=frame.index, name="row")
+        else pd.Series(np.arange(1, len(frame) + 1), index=frame.index, name="row")
     )
     return PreparedData(
         features=frame[feature_columns(frame, config)].copy(),
