@@ -166,6 +166,10 @@ class DatasetConfig(BaseModel):
     decision_costs: DecisionCosts | None = Field(
         default=None, description="outreach economics; the threshold then maximises net savings"
     )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default={},
+        description="accepted [low, high] of numeric inputs, instead of the learned range",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetConfig:
@@ -174,6 +178,9 @@ class DatasetConfig(BaseModel):
             raise ValueError(f"exclude_from_model lists non-sensitive columns: {sorted(unknown)}")
         if self.target in self.drop or self.target == self.id_column:
             raise ValueError("target cannot be dropped or be the id column")
+        reversed_ = [name for name, (low, high) in self.ranges.items() if low > high]
+        if reversed_:
+            raise ValueError(f"ranges need [low, high] with low <= high: {sorted(reversed_)}")
         fixed = set(self.frozen_fields) & set(self.actionable)
         if fixed:
             raise ValueError(f"actionable lists protected or immutable fields: {sorted(fixed)}")
@@ -220,6 +227,7 @@ class GateThresholds(BaseModel):
     missing_value_rate: float = 0.05
     outlier_rate: float = 0.01
     max_abs_correlation: float = 0.8
+    duplicate_rate: float = 0.05
     non_inferiority_margin: float = 0.02
     fairness_policy: str | None = None
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.api.helpers import make_app
-from tests.serving.fixtures import ServingStore, employee_rows, fitted
+from tests.serving.fixtures import ServingStore, employee_rows, fitted, full_records
 
 from attrition.serving.prediction_store import PredictionStore
 
@@ -100,7 +100,8 @@ def test_batch_scores_in_order_and_matches_single(served: tuple) -> None:
         ({"JobLevel": 9}, ["body", "JobLevel"]),
         ({"Age": "forty"}, ["body", "Age"]),
         ({"DistanceFromHome": 2.5}, ["body", "DistanceFromHome"]),
-        ({"Gender": "Female"}, ["body", "Gender"]),
+        ({"Salary": 1000}, ["body", "Salary"]),
+        ({"Gender": {"a": 1}}, ["body", "Gender"]),
         ({"YearsAtCompany": None}, ["body", "YearsAtCompany"]),
     ],
 )
@@ -169,6 +170,40 @@ def test_every_prediction_is_stored_without_other_identifiers(served: tuple) -> 
     features = json.loads(stored["features"].iloc[0])
     assert "EmployeeNumber" not in features and "Gender" not in features
     assert features["Age"] == ROWS[5]["Age"]
+
+
+def test_the_whole_record_is_scored_and_its_sensitive_attributes_stored(served: tuple) -> None:
+    client, predictions, _ = served
+    recorder = client.app.state.serving.recorder  # type: ignore[attr-defined]
+    records = full_records(3)
+    assert {"Gender", "EmployeeCount", "Over18", "MaritalStatus"} <= set(records[0])
+    one = client.post("/predict", json=records[0])
+    assert one.status_code == 200, one.text
+    inputs_only = client.post("/predict", json=employee_rows(30)[0]).json()
+    assert one.json()["attrition_probability"] == inputs_only["attrition_probability"]
+    batch = client.post("/predict/batch", json={"employees": records[1:]})
+    assert batch.status_code == 200, batch.text
+    recorder.flush()
+    stored = predictions.read().tail(4).head(1).to_dict(orient="records")
+    stored += predictions.read().tail(2).to_dict(orient="records")
+    for record, row in zip(records, stored, strict=True):
+        attributes = json.loads(row["sensitive"])
+        assert attributes["Gender"] == record["Gender"]
+        assert attributes["MaritalStatus"] == record["MaritalStatus"]
+        age = record["Age"]
+        assert attributes["AgeBand"] == (
+            "<30" if age < 30 else "30-39" if age < 40 else "40-49" if age < 50 else "50+"
+        )
+        assert "EmployeeCount" not in attributes and "Over18" not in json.loads(row["features"])
+
+
+def test_undeclared_columns_are_still_refused(served: tuple) -> None:
+    client, _, _ = served
+    record = {**full_records(1)[0], "HomeAddress": "1 Main St"}
+    response = client.post("/predict", json=record)
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", "HomeAddress"] and "not permitted" in detail["msg"]
 
 
 # Hypothesis: whatever JSON arrives, the answer is 200 or 422, never a 500.

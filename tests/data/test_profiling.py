@@ -44,3 +44,13 @@ def test_profile_is_titled_self_contained_html(
 def test_profile_rejects_an_empty_table() -> None:
     with pytest.raises(ValueError, match="empty"):
         profile_html(pd.DataFrame(), title="nothing")
+
+
+def test_profile_lists_repeated_rows(employees: pd.DataFrame) -> None:
+    from attrition.data.generate import with_duplicates
+
+    repeated = with_duplicates(employees, 0.3, seed=1, id_column=None)
+    page = profile_html(repeated, title="with repeats")
+    plain = profile_html(employees, title="without repeats")
+    assert "Most frequently occurring" in page
+    assert "Most frequently occurring" not in plain

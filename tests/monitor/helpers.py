@@ -64,11 +64,13 @@ def store_predictions(
     *,
     days: float = 120,
     seed: int = 0,
+    sensitive: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Score `employees` with the champion and write them to the prediction store.
 
     Predictions are spread over the `days` before now (all at now for 0). Returns one row per
-    prediction: employee_id, probability, decision, created_at and the label.
+    prediction: employee_id, probability, decision, created_at and the label. The
+    `sensitive` columns of `employees` are stored with each prediction, as the API does.
     """
     from attrition.serving.prediction_store import PredictionRecord, PredictionStore
 
@@ -90,13 +92,17 @@ def store_predictions(
             latency_ms=float(rng.gamma(2.0, 1.5)),
             features=row,
             created_at=when,
+            sensitive=attributes or None,
         )
-        for employee, p, d, row, when in zip(
+        for employee, p, d, row, when, attributes in zip(
             employees["EmployeeNumber"],
             proba,
             decision,
             features.to_dict(orient="records"),
             created,
+            employees[list(sensitive)].to_dict(orient="records")
+            if sensitive
+            else [{}] * len(employees),
             strict=True,
         )
     ]

@@ -73,6 +73,51 @@ def test_joined_outcomes_give_the_direct_metrics(
     assert run.data.metrics["realised_roc_auc"] == pytest.approx(direct["roc_auc"])
 
 
+def test_fairness_gaps_per_period_come_from_the_stored_attributes(
+    scene: Scene, same_distribution: pd.DataFrame
+) -> None:
+    from attrition.config import GateThresholds
+    from attrition.fairness import assess_fairness
+    from attrition.monitor.segments import period_of
+
+    employees = same_distribution.head(1200)
+    stored = store_predictions(
+        scene.predictions_url,
+        employees,
+        scene.store.uri,
+        scene.store.version,
+        days=60,
+        sensitive=("Gender", "MaritalStatus"),
+    )
+    outcomes = scene.folder / "outcomes-no-gender.csv"
+    pd.read_csv(outcomes_file(scene, employees, stored)).drop(columns=["Gender"]).to_csv(
+        outcomes, index=False
+    )
+    result = invoke("performance", "--outcomes", str(outcomes), "--out", "perf-gaps")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((scene.folder / "perf-gaps" / "performance_metrics.json").read_text())
+    gaps = pd.DataFrame(metrics["fairness_gaps_by_period"])
+    assert {"Gender", "MaritalStatus"} <= set(gaps["attribute"])
+    assert "Gender" not in metrics["fairness_attributes_unavailable"]
+    assert "Gender: statistical parity" in result.output
+
+    period = gaps.groupby("period")["rows"].max().idxmax()  # the busiest period
+    part = stored[period_of(stored["created_at"], metrics["period"]).to_numpy() == period]
+    chosen = employees.set_index(employees["EmployeeNumber"].astype(str)).loc[part["employee_id"]]
+    direct = assess_fairness(
+        part["left"].to_numpy(),
+        part["decision"].to_numpy(),
+        chosen[["Gender"]].reset_index(drop=True),
+        GateThresholds(min_group_size=30),
+        n_boot=0,
+    )
+    gender = gaps[(gaps["period"] == period) & (gaps["attribute"] == "Gender")]
+    for metric, difference in direct.attributes[0].differences.items():
+        row = gender[gender["metric"] == metric].iloc[0]
+        assert difference.value is not None
+        assert row["value"] == pytest.approx(difference.value), metric
+
+
 def test_error_analysis_renders_in_chromium(scene: Scene, same_distribution: pd.DataFrame) -> None:
     employees = same_distribution.head(1200)
     stored = store_predictions(

@@ -38,6 +38,7 @@ PASSING: dict[str, float] = {
     "dq_missing_rate": 0.0,
     "dq_outlier_rate": 0.002,
     "dq_max_abs_correlation": 0.45,
+    "dq_duplicate_rate": 0.0,
     "fairness.Gender.statistical_parity_difference": 0.03,
     "fairness.Gender.equal_opportunity_difference": -0.05,
     "fairness.Gender.predictive_parity_difference": 0.04,

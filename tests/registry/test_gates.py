@@ -13,6 +13,7 @@ from attrition.registry.gates import (
     compare,
     data_quality_gates,
     documentation_gates,
+    duplicate_gate,
     fairness_gates,
     performance_gates,
     staging_gates,
@@ -102,13 +103,31 @@ def test_missing_fairness_assessment_fails() -> None:
         ("dq_missing_rate", 0.06, "data_quality.missing_rate"),
         ("dq_outlier_rate", 0.011, "data_quality.outlier_rate"),
         ("dq_max_abs_correlation", 0.81, "data_quality.max_abs_correlation"),
+        ("dq_duplicate_rate", 0.3, "data_quality.duplicate_rate"),
     ],
 )
 def test_data_quality_gates(metric: str, value: float, gate: str) -> None:
-    good = {"dq_missing_rate": 0.0, "dq_outlier_rate": 0.0, "dq_max_abs_correlation": 0.3}
+    good = {
+        "dq_missing_rate": 0.0,
+        "dq_outlier_rate": 0.0,
+        "dq_max_abs_correlation": 0.3,
+        "dq_duplicate_rate": 0.01,
+    }
     assert all(r.passed for r in data_quality_gates(good, T))
     failed = [r.name for r in data_quality_gates({**good, metric: value}, T) if r.failed]
     assert failed == [gate]
+
+
+def test_duplicate_gate_threshold_comes_from_the_gates_file() -> None:
+    strict = T.model_copy(update={"duplicate_rate": 0.005})
+    metrics = {"dq_duplicate_rate": 0.01}
+    assert duplicate_gate(metrics["dq_duplicate_rate"], T.duplicate_rate).passed is True
+    assert duplicate_gate(metrics["dq_duplicate_rate"], strict.duplicate_rate).passed is False
+
+
+def test_duplicate_rate_of_an_older_run_is_reported_not_gated() -> None:
+    (result,) = [r for r in data_quality_gates({}, T) if r.name == "data_quality.duplicate_rate"]
+    assert result.passed is None and "not measured" in result.message
 
 
 def test_documentation_gates() -> None:

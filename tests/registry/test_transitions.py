@@ -125,6 +125,7 @@ STAGING_FAILURES = [
     ("data_quality.missing_rate", {"dq_missing_rate": 0.08}, ()),
     ("data_quality.outlier_rate", {"dq_outlier_rate": 0.02}, ()),
     ("data_quality.max_abs_correlation", {"dq_max_abs_correlation": 0.93}, ()),
+    ("data_quality.duplicate_rate", {"dq_duplicate_rate": 0.3}, ()),
     ("documentation.model_card", {}, ("model_card.md",)),
     ("documentation.fairness_report", {}, ("fairness_report.html",)),
 ]
@@ -273,7 +274,7 @@ def test_ab_comparison_leaves_out_rows_the_champion_trained_on(store: Store) -> 
 
     (ab,) = refused.value.report.failures
     assert ab.name == "production.ab_comparison"
-    assert "unseen by the champion" in ab.message
+    assert "unseen by both models" in ab.message and "v1 trained on 300" in ab.message
 
 
 def test_missing_monitoring_reference_is_refused(store: Store) -> None:

@@ -86,6 +86,10 @@ def metadata(model: Any, threshold: float, version_note: str = "") -> dict[str, 
         "positive_label": d.config.positive_label,
         "id_column": d.config.id_column,
         "features": feature_schema(d.train, d.config.ordinal_max_levels),
+        "sensitive_attributes": d.config.sensitive,
+        "excluded_from_model": d.config.exclude_from_model,
+        "dropped_columns": d.config.drop,
+        "bands": {name: band.model_dump() for name, band in d.config.bands.items()},
         "metrics": {"test": {"roc_auc": 0.85, "accuracy": 0.86}, "cv": {}},
         "note": version_note,
     }
@@ -194,6 +198,16 @@ def serving_store(base: Path) -> ServingStore:
         broken = _broken_copy(client, good, root, run_good)
     mlflow.set_tracking_uri(uri)
     return ServingStore(uri, root, {"good": good, "other": other, "broken": broken})
+
+
+def full_records(n: int = 5) -> list[dict[str, Any]]:
+    """Whole HR records of the held-out employees: inputs, id, sensitive and dropped columns."""
+    from attrition.data.generate import generate_employees
+
+    d = data()
+    raw = generate_employees(1500, seed=7).iloc[int(1500 * 0.8) :].head(n)
+    rows = raw.drop(columns=[d.config.target]).to_dict(orient="records")
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in rows]
 
 
 def employee_rows(n: int = 50) -> list[dict[str, Any]]:

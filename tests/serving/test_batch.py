@@ -147,7 +147,7 @@ def test_unusable_inputs_fail_with_one_clear_error(model: LoadedModel, tmp_path:
         (
             FeatureSpec("r", "number", "numeric", seen_min=0, seen_max=1),
             [0.5, np.inf, -0.5, 1.5],
-            [0, 3, 5, 0],
+            [0, 3, 5, 5],  # seen inside [0, 1]: accepted inside [0, 1] only
         ),
         (
             FeatureSpec("c", "string", "categorical", categories=("a", "b")),
@@ -167,7 +167,7 @@ def test_validate_chunk_counts_rows_from_the_chunk_start() -> None:
     _, valid, rejects = validate_chunk(pd.DataFrame({"n": [1, 99]}), specs, first_row=1001)
     assert valid.tolist() == [True, False]
     assert rejects.to_dict(orient="records") == [
-        {"row": 1002, "column": "n", "value": "99", "reason": "outside the plausible range [0, 20]"}
+        {"row": 1002, "column": "n", "value": "99", "reason": "outside the plausible range [0, 11]"}
     ]
 
 

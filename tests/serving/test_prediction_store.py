@@ -24,6 +24,7 @@ def record(i: int, version: str = "1", days_ago: float = 0.0) -> PredictionRecor
         latency_ms=0.5,
         features={"Age": 20 + i % 40, "OverTime": "Yes" if i % 2 else "No", "Rate": 0.25},
         created_at=datetime.now(UTC) - timedelta(days=days_ago),
+        sensitive={"Gender": "Female" if i % 3 else "Male", "Age": 99} if i % 4 else None,
     )
 
 
@@ -44,6 +45,8 @@ def check_store(store: PredictionStore) -> None:
     assert frame["employee_id"].isna().sum() == 3
     first = frame[frame["employee_id"] == "1001"].iloc[0]
     assert first["Age"] == 21 and first["OverTime"] == "Yes" and first["probability"] == 0.001
+    assert first["Gender"] == "Female"  # a sensitive attribute; Age stays the feature's value
+    assert frame["Gender"].isna().sum() == 5 + 2  # records without attributes: i % 4 == 0
 
     assert len(store.read(model_version="2")) == 5
     week_ago = datetime.now(UTC) - timedelta(days=7)
@@ -69,6 +72,51 @@ def test_missing_feature_values_are_stored_as_null(tmp_path: Path) -> None:
     odd.features = {"Age": float("nan"), "OverTime": "Yes"}
     store.write_many([odd])
     assert store.read()["Age"].isna().all()
+
+
+OLD_COLUMNS = [c for c in COLUMNS if c != "sensitive"]
+
+
+def old_table(url: str) -> None:
+    """The predictions table as a version without the `sensitive` column made it, one row in."""
+    import sqlalchemy as sa
+
+    from attrition.serving.prediction_store import make_engine, predictions
+
+    engine = make_engine(url)
+    old = sa.Table(
+        "predictions",
+        sa.MetaData(),
+        *(column.copy() for column in predictions.columns if column.name != "sensitive"),
+    )
+    old.create(engine)
+    row = record(1).row()
+    with engine.begin() as conn:
+        conn.execute(old.insert(), [{k: row[k] for k in OLD_COLUMNS if k != "id"}])
+    engine.dispose()
+
+
+def check_migration(url: str) -> None:
+    old_table(url)
+    store = PredictionStore(url)
+    store.write_many([record(3)])
+    frame = store.read()
+    assert len(frame) == 2 and frame["sensitive"].isna().tolist() == [True, False]
+    assert frame["Gender"].isna().tolist() == [True, False]
+    PredictionStore(url).dispose()  # a second start finds nothing to add
+    store.dispose()
+
+
+def test_an_older_sqlite_table_gains_the_sensitive_column(tmp_path: Path) -> None:
+    check_migration(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.postgres
+def test_an_older_postgres_table_gains_the_sensitive_column() -> None:
+    from tests.registry.fixtures import postgres_database
+
+    with postgres_database() as url:
+        check_migration(url)
 
 
 def test_naive_timestamps_are_refused(tmp_path: Path) -> None:

@@ -27,11 +27,19 @@ VALID: dict[str, Any] = {"Age": 41, "JobLevel": 2, "Ratio": 0.5, "OverTime": "Ye
 @pytest.mark.parametrize(
     ("spec", "bounds"),
     [
-        (FeatureSpec("Age", "integer", "numeric", seen_min=18, seen_max=60), (0.0, 102.0)),
+        (FeatureSpec("Age", "integer", "numeric", seen_min=18, seen_max=60), (13.0, 65.0)),
         (FeatureSpec("Level", "integer", "ordinal", seen_min=1, seen_max=5), (1.0, 5.0)),
-        (FeatureSpec("Ratio", "number", "numeric", seen_min=-1.0, seen_max=1.0), (-3.0, 3.0)),
-        (FeatureSpec("Rate", "number", "numeric", seen_min=0.5, seen_max=0.75), (0.25, 1.0)),
-        (FeatureSpec("Const", "number", "numeric", seen_min=4.0, seen_max=4.0), (0.0, 8.0)),
+        (FeatureSpec("Ratio", "number", "numeric", seen_min=-1.0, seen_max=1.0), (-1.2, 1.2)),
+        (FeatureSpec("Rate", "number", "numeric", seen_min=0.5, seen_max=0.75), (0.475, 0.775)),
+        (FeatureSpec("Score", "number", "numeric", seen_min=0.09, seen_max=1.0), (0.0, 1.0)),
+        (FeatureSpec("Pay", "integer", "numeric", seen_min=1009, seen_max=19999), (0.0, 21898.0)),
+        (FeatureSpec("Const", "number", "numeric", seen_min=4.0, seen_max=4.0), (3.6, 4.4)),
+        (
+            FeatureSpec(
+                "Age", "integer", "numeric", seen_min=22, seen_max=60, minimum=16, maximum=75
+            ),
+            (16, 75),
+        ),
         (FeatureSpec("Text", "string", "categorical", categories=("a",)), (None, None)),
         (FeatureSpec("Unknown", "number"), (None, None)),
     ],
@@ -59,8 +67,8 @@ def test_a_valid_employee_passes_with_or_without_its_id() -> None:
     ("change", "field", "kind", "words"),
     [
         ({"OverTime": "Maybe"}, "OverTime", "literal_error", "'No' or 'Yes'"),
-        ({"Age": 150}, "Age", "less_than_equal", "102"),
-        ({"Age": -1}, "Age", "greater_than_equal", "0"),
+        ({"Age": 150}, "Age", "less_than_equal", "65"),
+        ({"Age": 5}, "Age", "greater_than_equal", "13"),
         ({"JobLevel": 6}, "JobLevel", "less_than_equal", "5"),
         ({"Age": "41"}, "Age", "int_type", "integer"),
         ({"Age": 41.5}, "Age", "int_type", "integer"),
@@ -108,7 +116,11 @@ def test_specs_from_metadata_and_signature() -> None:
             {"name": "OverTime", "type": "string", "kind": "categorical", "categories": ["No"]},
         ]
     )
-    assert specs[0].bounds == (0.0, 102.0) and specs[1].categories == ("No",)
+    assert specs[0].bounds == (13.0, 65.0) and specs[1].categories == ("No",)
+    stated = specs_from_metadata(
+        [{"name": "Age", "type": "integer", "min": 22, "max": 60, "minimum": 16, "maximum": 75}]
+    )
+    assert stated[0].bounds == (16.0, 75.0)
     signature = specs_from_signature(
         [
             {"name": "a", "type": "long"},

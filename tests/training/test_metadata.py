@@ -11,20 +11,24 @@ from attrition.config import Band, DatasetConfig
 from attrition.training.metadata import feature_schema, risk_bands, used_sensitive
 
 
+def learned(low: float, high: float) -> dict[str, Any]:
+    return {"minimum": low, "maximum": high, "range_from": "training data"}
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
         (
             pd.Series([1, 2, 3, 4, 2], dtype="int64"),
-            {"type": "integer", "kind": "ordinal", "min": 1.0, "max": 4.0},
+            {"type": "integer", "kind": "ordinal", "min": 1.0, "max": 4.0, **learned(1.0, 4.0)},
         ),
         (
             pd.Series([18, 25, 33, 41, 60, 59], dtype="int64"),
-            {"type": "integer", "kind": "numeric", "min": 18.0, "max": 60.0},
+            {"type": "integer", "kind": "numeric", "min": 18.0, "max": 60.0, **learned(13.0, 65.0)},
         ),
         (
             pd.Series([1.5, 2.0, None]),
-            {"type": "number", "kind": "numeric", "min": 1.5, "max": 2.0},
+            {"type": "number", "kind": "numeric", "min": 1.5, "max": 2.0, **learned(1.45, 2.05)},
         ),
         (
             pd.Series(["Sales", "HR", None, "Sales"]),
@@ -39,6 +43,13 @@ from attrition.training.metadata import feature_schema, risk_bands, used_sensiti
 def test_schema_per_column_kind(values: pd.Series, expected: dict[str, Any]) -> None:
     (entry,) = feature_schema(pd.DataFrame({"x": values}), ordinal_max_levels=5)
     assert entry == {"name": "x", **expected}
+
+
+def test_configured_range_replaces_the_learned_one() -> None:
+    frame = pd.DataFrame({"Age": [22, 30, 41], "Score": [0.09, 0.5, 1.0]})
+    age, score = feature_schema(frame, 0, {"Age": (16, 75)})
+    assert (age["minimum"], age["maximum"], age["range_from"]) == (16.0, 75.0, "dataset config")
+    assert (score["minimum"], score["maximum"]) == (0.0, 1.0)
 
 
 def test_schema_keeps_the_column_order() -> None:

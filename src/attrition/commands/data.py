@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from attrition.commands.common import (
 )
 from attrition.config import load_dataset_config
 
+if TYPE_CHECKING:
+    from attrition.data.keys import Duplicates
+
 data_app = typer.Typer(
     cls=OneLineUsageGroup, help="Generate and validate HR data.", no_args_is_help=True
 )
@@ -30,15 +33,24 @@ def data_generate(
     ],
     rows: Annotated[int, typer.Option(help="Number of employees.", min=1)] = 1470,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
+    duplicate_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of rows that repeat another row's values (with a new id).", min=0, max=0.9
+        ),
+    ] = 0.0,
 ) -> None:
     """Write synthetic employees in the IBM HR schema."""
     with one_line_errors():
-        from attrition.data.generate import generate_employees
+        from attrition.data.generate import generate_employees, with_duplicates
         from attrition.data.load import write_table
 
         start = time.perf_counter()
         with err.status(f"Generating {rows:,} employees"):
-            frame = generate_employees(rows, seed=seed)
+            unique = round(rows * (1 - duplicate_share))
+            frame = generate_employees(unique, seed=seed)
+            if duplicate_share:
+                frame = with_duplicates(frame, duplicate_share, seed)
             write_table(frame, out_path)
         rate = (frame["Attrition"] == "Yes").mean()
         out.print(
@@ -67,3 +79,19 @@ def data_validate(
                 err.print(f"  - {problem}", highlight=False)
             raise fail(report.summary())
         out.print(report.summary())
+        _warn_duplicates(report.duplicates)
+
+
+def _warn_duplicates(duplicates: Duplicates | None) -> None:
+    """Say when repeated rows are above the data-quality gate (training still runs)."""
+    from attrition.commands.common import settings
+    from attrition.config import load_gate_thresholds
+
+    limit = load_gate_thresholds(settings().gates_config).duplicate_rate
+    if duplicates is not None and duplicates.duplicate_rate >= limit:
+        err.print(
+            f"warning: duplicate_rate {duplicates.duplicate_rate:.3f} is not below the "
+            f"data-quality gate's {limit:g}; training keeps identical inputs on one side of "
+            "the split, and the gate refuses Staging",
+            highlight=False,
+        )

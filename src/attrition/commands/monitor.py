@@ -9,7 +9,7 @@ A mistyped command line also exits 2 (the usage-error code), before anything run
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -164,7 +164,23 @@ def performance(
                 guess = f", estimated {estimate:.3f}" if estimate is not None else ""
                 parts.append(f"{name} {entry['value']:.3f}{span}{guess}")
             out.print("Realised: " + "; ".join(parts))
+        for line in _gap_lines(result.fairness_gaps):
+            out.print(line, highlight=False)
         _report(outcome, experiment_name(conf))
+
+
+def _gap_lines(gaps: list[dict[str, Any]]) -> list[str]:
+    """One line per period and attribute: the fairness differences, failing ones marked."""
+    lines: dict[tuple[str, str], list[str]] = {}
+    for gap in gaps:
+        if gap["value"] is None:
+            continue
+        short = gap["metric"].replace("_difference", "").replace("_", " ")
+        mark = " (over the bar)" if gap["passed"] is False else ""
+        lines.setdefault((gap["period"], gap["attribute"]), []).append(
+            f"{short} {gap['value']:+.3f}{mark}"
+        )
+    return [f"Fairness {period} {name}: " + ", ".join(v) for (period, name), v in lines.items()]
 
 
 def _print_summary(summary: JobSummary) -> None:

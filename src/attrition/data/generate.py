@@ -348,3 +348,23 @@ def generate_employees(rows: int, seed: int = 0) -> pd.DataFrame:
     leave = rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))
     columns["Attrition"] = leave.astype(np.int64)
     return _to_frame(columns, rows)
+
+
+def with_duplicates(
+    frame: pd.DataFrame, share: float, seed: int = 0, id_column: str | None = "EmployeeNumber"
+) -> pd.DataFrame:
+    """`frame` plus copies of its rows, so that `share` of the result repeats an earlier row.
+
+    Copies get fresh ids (ids stay unique, as an HR extract's would) and the rows are
+    shuffled, as duplicates in a real extract are scattered through it.
+    """
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"share must be in [0, 1), got {share}")
+    rng = np.random.default_rng(seed)
+    copies = round(len(frame) * share / (1.0 - share))
+    extra = frame.iloc[rng.integers(0, len(frame), copies)].copy()
+    if id_column and id_column in frame.columns:
+        start = int(pd.to_numeric(frame[id_column]).max()) + 1
+        extra[id_column] = np.arange(start, start + copies, dtype=np.int64)
+    both = pd.concat([frame, extra], ignore_index=True)
+    return both.iloc[rng.permutation(len(both))].reset_index(drop=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from attrition.config import DatasetConfig
+from attrition.config import Band, DatasetConfig
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ def derive_bands(frame: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
     return pd.DataFrame(bands, index=frame.index)
 
 
+def band_of(value: object, band: Band) -> str | None:
+    """The band label of one value (edges include their lower end), None outside or missing."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    position = bisect.bisect_right(band.edges, number) - 1
+    return band.labels[position] if 0 <= position < len(band.labels) else None
+
+
 def binary_labels(target: pd.Series, positive_label: object) -> pd.Series:
     """Map the target column to 1 for the positive label (leavers) and 0 otherwise."""
     positive = str(positive_label).strip().lower()
@@ -54,13 +65,17 @@ def feature_columns(frame: pd.DataFrame, config: DatasetConfig) -> list[str]:
 
 
 def prepare(frame: pd.DataFrame, config: DatasetConfig) -> PreparedData:
-    """Split a validated table into model features, 0/1 labels, ids and audit columns."""
+    """Split a validated table into model features, 0/1 labels, ids and audit columns.
+
+    Without an id column, an employee's id is its row number, counted from 1 (the
+    first row after the header), as in every file and message of the project.
+    """
     bands = derive_bands(frame, config)
     audit_cols = {name: bands[name] if name in bands else frame[name] for name in config.sensitive}
     ids = (
         frame[config.id_column]
         if config.id_column
-        else pd.Series(frame.index, index=frame.index, name="row")
+        else pd.Series(np.arange(1, len(frame) + 1), index=frame.index, name="row")
     )
     return PreparedData(
         features=frame[feature_columns(frame, config)].copy(),

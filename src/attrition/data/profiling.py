@@ -26,6 +26,8 @@ _QUIET_ENV = {"YDATA_PROFILING_NO_ANALYTICS": "1"}
 _SETTINGS: dict[str, Any] = {
     "progress_bar": False,
     "pool_size": 2,
+    # Minimal mode hides repeated rows; HR extracts often hold them, so show the first 10.
+    "duplicates": {"head": 10},
     "plot": {"image_format": "png", "dpi": 100, "histogram": {"bins": 30}},
     "html": {"inline": True, "use_local_assets": True, "minify_html": True},
 }

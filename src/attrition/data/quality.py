@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from attrition.data.keys import Duplicates
 
 # Tukey's "far out" fence: skewed but legitimate values (incomes, tenures) stay inside it.
 OUTLIER_IQR_FACTOR = 3.0
@@ -13,13 +16,15 @@ OUTLIER_IQR_FACTOR = 3.0
 
 @dataclass(frozen=True)
 class DataQuality:
-    """The three gated numbers, with what produced the worst correlation."""
+    """The gated numbers, with what produced the worst correlation and the duplicate counts."""
 
     missing_value_rate: float
     outlier_rate: float
     max_abs_correlation: float
     most_correlated_pair: tuple[str, str] | None
     outliers_by_column: dict[str, int]
+    duplicate_rate: float = 0.0
+    duplicates: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names read by the data-quality gate."""
@@ -27,6 +32,7 @@ class DataQuality:
             "dq_missing_rate": self.missing_value_rate,
             "dq_outlier_rate": self.outlier_rate,
             "dq_max_abs_correlation": self.max_abs_correlation,
+            "dq_duplicate_rate": self.duplicate_rate,
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -72,7 +78,10 @@ def max_abs_correlation(frame: pd.DataFrame) -> tuple[float, tuple[str, str] | N
 
 
 def assess_quality(
-    features: pd.DataFrame, model_inputs: pd.DataFrame, ordinal_max_levels: int
+    features: pd.DataFrame,
+    model_inputs: pd.DataFrame,
+    ordinal_max_levels: int,
+    duplicates: Duplicates | None = None,
 ) -> DataQuality:
     """Quality of the training features; correlation is measured on what the model takes in.
 
@@ -81,6 +90,7 @@ def assess_quality(
         model_inputs: the numeric matrix the estimator sees after the correlation filter,
             with column names; correlation between model inputs is what the gate is about.
         ordinal_max_levels: integer columns with at most this many levels are ordinal.
+        duplicates: the repeats counted in the whole table (before the split), if known.
     """
     columns = continuous_columns(features, ordinal_max_levels)
     counts = outlier_counts(features, columns)
@@ -92,4 +102,6 @@ def assess_quality(
         max_abs_correlation=correlation,
         most_correlated_pair=pair,
         outliers_by_column={k: v for k, v in counts.items() if v},
+        duplicate_rate=duplicates.duplicate_rate if duplicates else 0.0,
+        duplicates=duplicates.to_dict() if duplicates else {},
     )

@@ -14,6 +14,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from attrition.config import DatasetConfig
+from attrition.data.keys import Duplicates, count_duplicates
+from attrition.data.ranges import plain_number, unknown_range_columns
 
 MIN_ROWS_PER_CLASS = 10
 NUMERIC_SHARE = 0.9
@@ -38,15 +40,23 @@ class ValidationReport:
     rows: int
     columns: int
     problems: list[Problem] = field(default_factory=list)
+    duplicates: Duplicates | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
-        """One line: the source and every problem, or that the data is valid."""
+        """One line: the source and every problem, or that the data is valid (and its repeats)."""
         if self.ok:
-            return f"{self.source}: valid ({self.rows} rows, {self.columns} columns)"
+            said = f"{self.source}: valid ({self.rows} rows, {self.columns} columns)"
+            if self.duplicates is not None:
+                d = self.duplicates
+                said += (
+                    f"; duplicate_rate {d.duplicate_rate:.3f} ({d.duplicate_rows} row(s) repeat "
+                    "an earlier row's model inputs and target)"
+                )
+            return said
         listed = "; ".join(str(p) for p in self.problems)
         return f"{self.source}: {len(self.problems)} problem(s): {listed}"
 
@@ -142,6 +152,28 @@ def _label_problems(frame: pd.DataFrame, config: DatasetConfig) -> list[Problem]
     return []
 
 
+def _range_problems(frame: pd.DataFrame, config: DatasetConfig) -> list[Problem]:
+    """Configured ranges of columns that do not exist, or that the data's values leave."""
+    problems = [
+        Problem(name, "named in the config's ranges but not in the data")
+        for name in unknown_range_columns(config.ranges, list(frame.columns))
+    ]
+    for name, (low, high) in config.ranges.items():
+        if name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        outside = int(((values < low) | (values > high)).sum())
+        if outside:
+            problems.append(
+                Problem(
+                    name,
+                    f"{outside} value(s) outside the configured range "
+                    f"[{plain_number(low)}, {plain_number(high)}]",
+                )
+            )
+    return problems
+
+
 def validate_frame(frame: pd.DataFrame, config: DatasetConfig, source: str) -> ValidationReport:
     """Check a loaded table against the config; every problem is collected, none raised."""
     report = ValidationReport(source=source, rows=len(frame), columns=frame.shape[1])
@@ -158,4 +190,10 @@ def validate_frame(frame: pd.DataFrame, config: DatasetConfig, source: str) -> V
         report.problems.append(
             Problem(None, "no feature columns left after dropping target, id and drop list")
         )
+    report.problems.extend(_range_problems(frame, config))
+    if report.ok:
+        from attrition.data.prepare import prepare
+
+        prepared = prepare(frame, config)
+        report.duplicates = count_duplicates(prepared.features, prepared.labels)
     return report

@@ -20,6 +20,8 @@ from attrition.errors import DataError
 from attrition.monitor.estimate import calibration_table, estimate_metrics
 from attrition.monitor.segments import (
     error_analysis,
+    fairness_bars,
+    fairness_gaps_by_period,
     fairness_over_time,
     period_of,
     with_segments,
@@ -284,6 +286,7 @@ class PerformanceResult:
     unavailable_attributes: list[str] = field(default_factory=list)
     fairness_limit: float | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    fairness_gaps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """`performance_metrics.json`."""
@@ -309,6 +312,7 @@ class PerformanceResult:
                 for name, table in self.segments.items()
             },
             "fairness_over_time": fairness,
+            "fairness_gaps_by_period": self.fairness_gaps,
             "fairness_attributes_unavailable": self.unavailable_attributes,
         }
 
@@ -334,7 +338,8 @@ def assess_performance(
     derived columns (e.g. AgeBand) aligned with `predictions`' rows.
     """
     stored = predictions.reset_index(drop=True)
-    if bands is not None:
+    if bands is not None:  # a band stored with the prediction is not derived twice
+        bands = bands[[c for c in bands.columns if c not in stored.columns]]
         stored = pd.concat([stored, bands.reset_index(drop=True)], axis=1)
     joined, unmatched = (
         join_outcomes(outcomes, stored, max_age_days) if outcomes else (stored.iloc[:0], 0)
@@ -344,6 +349,7 @@ def assess_performance(
     calibration = calibration_table(np.array([]), np.array([]))
     ece = None
     fairness = fairness_over_time(joined.iloc[:0], [], period, min_group_size)
+    gaps: list[dict[str, Any]] = []
     available = [a for a in sensitive if a in joined.columns or f"outcome_{a}" in joined.columns]
     if len(joined):
         for name in sensitive:  # an attribute given with the outcomes wins over the stored one
@@ -358,6 +364,9 @@ def assess_performance(
         calibration = calibration_table(y, p)
         ece = float(np.average(calibration["gap"].abs(), weights=calibration["count"]))
         fairness = fairness_over_time(joined, available, period, min_group_size)
+        gaps = fairness_gaps_by_period(
+            joined, available, period, fairness_bars(min_group_size, fairness_limit), n_boot=n_boot
+        )
     return PerformanceResult(
         period=period,
         predictions=len(stored),
@@ -378,4 +387,5 @@ def assess_performance(
         unavailable_attributes=[a for a in sensitive if a not in available],
         fairness_limit=fairness_limit,
         context=dict(context or {}),
+        fairness_gaps=gaps,
     )

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from attrition.config import GateThresholds
 
 SEGMENTS = (
     "Department",
@@ -148,3 +151,66 @@ def fairness_over_time(
 def _spread(rates: pd.Series) -> float:
     values = rates.dropna()
     return float(values.max() - values.min()) if len(values) >= 2 else math.nan
+
+
+def fairness_gaps_by_period(
+    frame: pd.DataFrame,
+    attributes: list[str],
+    period: str,
+    thresholds: GateThresholds,
+    *,
+    n_boot: int = 200,
+) -> list[dict[str, Any]]:
+    """Per period and attribute, the fairness audit of training applied to realised outcomes.
+
+    One row per period, attribute and difference (statistical parity, equal opportunity,
+    predictive parity), with its 95% bootstrap interval and whether it meets the bar;
+    groups smaller than `thresholds.min_group_size` are left out of the differences.
+    """
+    from attrition.fairness import assess_fairness
+
+    present = [a for a in attributes if a in frame.columns]
+    if frame.empty or not present:
+        return []
+    labels = period_of(frame["created_at"], period)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(set(labels)):
+        part = frame[labels.to_numpy() == name]
+        audit = part[present].astype(object).where(part[present].notna(), "(missing)")
+        assessment = assess_fairness(
+            part["left"].to_numpy().astype(int),
+            part["decision"].to_numpy().astype(int),
+            audit.reset_index(drop=True),
+            thresholds,
+            n_boot=n_boot,
+        )
+        for attribute in assessment.attributes:
+            for metric, gap in attribute.differences.items():
+                rows.append(
+                    {
+                        "period": name,
+                        "attribute": attribute.name,
+                        "metric": metric,
+                        "value": gap.value,
+                        "low": gap.ci_low,
+                        "high": gap.ci_high,
+                        "threshold": gap.threshold,
+                        "passed": gap.passed,
+                        "rows": len(part),
+                    }
+                )
+    return rows
+
+
+def fairness_bars(min_group_size: int, limit: float | None) -> GateThresholds:
+    """The training gates' fairness bars, or monitoring's `max_fairness_difference` for all."""
+    bars = GateThresholds(min_group_size=min_group_size)
+    if limit is None:
+        return bars
+    return bars.model_copy(
+        update={
+            "statistical_parity_difference": limit,
+            "equal_opportunity_difference": limit,
+            "predictive_parity_difference": limit,
+        }
+    )

@@ -256,7 +256,7 @@ def fairness_gates(metrics: Mapping[str, float], thresholds: GateThresholds) -> 
 def data_quality_gates(
     metrics: Mapping[str, float], thresholds: GateThresholds
 ) -> list[GateResult]:
-    """Missing-value rate, outlier rate and max absolute input correlation of the training data."""
+    """Missing-value, outlier and duplicate rates and max absolute input correlation."""
     return [
         compare(
             "data_quality.missing_rate",
@@ -279,7 +279,21 @@ def data_quality_gates(
             "<",
             "The largest absolute correlation between model inputs",
         ),
+        duplicate_gate(metrics.get("dq_duplicate_rate"), thresholds.duplicate_rate),
     ]
+
+
+def duplicate_gate(value: float | None, threshold: float) -> GateResult:
+    """Share of training rows that repeat an earlier row's inputs and target.
+
+    A run recorded before duplicates were measured is reported, not gated.
+    """
+    name = "data_quality.duplicate_rate"
+    if value is None:
+        return GateResult(
+            name, None, threshold, "<", None, "The duplicate rate was not measured for this run"
+        )
+    return compare(name, value, threshold, "<", "The training data's duplicate-row rate")
 
 
 def presence_gate(name: str, path: str, artifacts: Collection[str], what: str) -> GateResult:

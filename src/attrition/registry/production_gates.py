@@ -7,7 +7,8 @@ versions gave the same rows; `attrition.registry.ab` scores them.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,20 @@ class ABComparison:
     resamples: int
     rows: int
     seed: int
+    matching: dict[str, Any] = field(default_factory=dict)
+
+    def rows_text(self) -> str:
+        """How many test rows were compared, and how many were left out as seen in training."""
+        m = self.matching
+        if not m:
+            return f"{self.rows} test rows"
+        text = f"{self.rows} of {m.get('available', self.rows)} test rows"
+        if m.get("left_out"):
+            by = " and ".join(m.get("matched_by") or [])
+            text += f" ({m['left_out']} left out as trained on by either model, matched by {by})"
+        if m.get("unrecorded"):
+            text += f" ({', '.join(m['unrecorded'])} recorded no training rows)"
+        return text
 
 
 def paired_bootstrap_auc(
@@ -98,7 +113,7 @@ def ab_gate(
     verdict = "not worse than" if passed else "possibly worse than"
     message = (
         f"ROC AUC {c.candidate_auc:.3f} vs champion v{c.champion_version} {c.champion_auc:.3f} "
-        f"on {c.rows} test rows: difference {c.difference:+.3f}, 95% paired-bootstrap interval "
+        f"on {c.rows_text()}: difference {c.difference:+.3f}, 95% paired-bootstrap interval "
         f"[{c.low:+.3f}, {c.high:+.3f}] ({c.resamples} resamples); lower end "
         f"{'>' if passed else '<='} -{margin:g}, so the candidate is {verdict} the champion"
     )

@@ -83,6 +83,7 @@ class ModelCard:
     drift_summary: dict[str, Any] = field(default_factory=dict)
     frontier: dict[str, Any] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+    duplicates: dict[str, Any] = field(default_factory=dict)
 
 
 def render_model_card(card: ModelCard) -> str:
@@ -103,6 +104,7 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
         ],
         "quality": "; ".join(f"{k} {number(v)}" for k, v in card.data_quality.items()),
         "drift": _drift_line(card.drift_summary),
+        "duplicates": duplicates_line(card.duplicates),
         "fairness_passed": bool(fairness.get("passed")),
         "fairness_verdict": str(fairness.get("verdict") or "").replace("_", " "),
         "fairness_not_applicable": fairness.get("reason")
@@ -144,6 +146,27 @@ def _drift_line(summary: Mapping[str, Any]) -> str:
     verdict = "dataset drift" if summary.get("dataset_drift") else "no dataset drift"
     share = number(summary.get("drift_share"))
     return f"{verdict}; {len(drifted)}/{total} columns drifted (share {share}): {names}"
+
+
+def duplicates_line(counts: Mapping[str, Any]) -> str:
+    """How many rows repeat an earlier one, and how the split treated them."""
+    if not counts:
+        return "not measured"
+    rows, repeats = int(counts.get("rows", 0)), int(counts.get("duplicate_rows", 0))
+    conflicts = int(counts.get("conflicting_rows", 0))
+    if not repeats and not conflicts:
+        return f"none of {rows:,} rows repeats another's inputs and target"
+    said = (
+        f"{repeats:,} of {rows:,} rows (rate {number(counts.get('duplicate_rate'))}) repeat an "
+        "earlier row's inputs and target"
+    )
+    if conflicts:
+        said += f"; {conflicts:,} more repeat its inputs with the other label"
+    return (
+        f"{said}. They were kept, and rows with identical inputs were grouped by a hash of "
+        "the inputs so that they never straddle the train/test split or the CV folds: "
+        "every test metric is measured on inputs the model did not train on."
+    )
 
 
 def _differences(raw: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -210,8 +210,9 @@ def _champion(facts: ReviewFacts) -> dict[str, Any]:
     margin = facts.thresholds.non_inferiority_margin
     conclusion = "not worse than" if check.gate.passed else "possibly worse than"
     reading = (
-        f"Paired bootstrap ({c.resamples} resamples) on the candidate's {c.rows} test rows, "
-        "both models scoring the same employees. Non-inferior when the lower end of the 95% "
+        f"Paired bootstrap ({c.resamples} resamples) on the candidate's {c.rows_text()}, "
+        "both models scoring the same employees, none of whom either model trained on. "
+        "Non-inferior when the lower end of the 95% "
         f"interval is above -{margin:g}: it is {c.low:+.3f}, so the candidate is {conclusion} "
         "the champion."
     )

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from attrition.data.ranges import plain_number
 from attrition.errors import BatchInputError, RegistryError
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
@@ -178,8 +179,7 @@ def _check_columns(path: Path, needed: list[str], present: set[str]) -> None:
 
 def _range_text(spec: FeatureSpec) -> str:
     low, high = spec.bounds
-    fmt = "{:.0f}" if spec.type == "integer" else "{:g}"
-    return f"[{fmt.format(low)}, {fmt.format(high)}]"
+    return f"[{plain_number(low or 0.0)}, {plain_number(high or 0.0)}]"
 
 
 OK, MISSING, NOT_NUMBER, NOT_FINITE, NOT_INTEGER, OUTSIDE, UNKNOWN, NOT_BOOL = range(8)

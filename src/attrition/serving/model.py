@@ -26,6 +26,7 @@ from mlflow.tracking import MlflowClient
 from attrition.errors import ServingError
 from attrition.serving.compiled import CompiledScorer, PipelineScorer, checked_scorer
 from attrition.serving.schemas import (
+    DeclaredColumns,
     FeatureSpec,
     RequestSchemas,
     build_request_schemas,
@@ -343,7 +344,8 @@ def prepare_loaded(
         example = {str(c): _plain(v) for c, v in example_rows.iloc[0].items()}
         if id_column and reference is not None and id_column in reference.columns:
             example = {id_column: _plain(reference[id_column].iloc[0]), **example}
-        schemas = build_request_schemas(specs, id_column, max_batch, example)
+        declared = DeclaredColumns.from_metadata(metadata, columns, id_column)
+        schemas = build_request_schemas(specs, id_column, max_batch, example, declared)
     except ModelLoadError:
         raise
     except Exception as exc:

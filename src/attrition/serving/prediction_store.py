@@ -3,7 +3,9 @@
 SQLAlchemy Core over SQLite (the default) or PostgreSQL (by URL). Several server
 processes may write to one SQLite file at once: connections use WAL journaling
 and a busy timeout, so writers queue instead of failing. Only the model's input
-fields are kept with each prediction, never other personal identifiers.
+fields are kept with each prediction, and, when the request carried them, the
+sensitive attributes the dataset declares for fairness audits (a JSON column, added
+to a table created before it existed); never other personal identifiers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ COLUMNS = (
     "risk_band",
     "latency_ms",
     "features",
+    "sensitive",
 )
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -73,6 +76,7 @@ predictions = sa.Table(
     sa.Column("risk_band", sa.String(20), nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("features", sa.Text, nullable=False),
+    sa.Column("sensitive", sa.Text, nullable=True),
 )
 
 # Published populations for the HR app: one row per batch, its scored rows as Parquet bytes.
@@ -106,7 +110,11 @@ BATCH_COLUMNS = (
 
 @dataclass
 class PredictionRecord:
-    """One prediction as stored; `features` holds the model input fields only."""
+    """One prediction as stored; `features` holds the model input fields only.
+
+    `sensitive` holds the declared sensitive attributes sent with the request (e.g.
+    Gender, and AgeBand derived from Age), for monitoring fairness; None when none came.
+    """
 
     model_name: str
     model_version: str
@@ -118,6 +126,7 @@ class PredictionRecord:
     features: Mapping[str, Any]
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sensitive: Mapping[str, Any] | None = None
 
     def row(self) -> dict[str, Any]:
         """The record as a table row (features serialised to JSON text)."""
@@ -131,10 +140,13 @@ class PredictionRecord:
             "decision": int(self.decision),
             "risk_band": self.risk_band,
             "latency_ms": float(self.latency_ms),
-            "features": json.dumps(
-                {k: _finite(v) for k, v in self.features.items()}, default=_plain, allow_nan=False
-            ),
+            "features": _json(self.features),
+            "sensitive": _json(self.sensitive) if self.sensitive else None,
         }
+
+
+def _json(values: Mapping[str, Any]) -> str:
+    return json.dumps({k: _finite(v) for k, v in values.items()}, default=_plain, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:
@@ -194,6 +206,27 @@ class PredictionStore:
             tables = (predictions.name, population_batches.name)
             if not all(sa.inspect(self.engine).has_table(name) for name in tables):
                 raise
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Migrate a table made by an older version: add the nullable columns it lacks."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns(predictions.name)}
+        for column in predictions.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise SQLAlchemyError(f"predictions table lacks required column {column.name}")
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        sa.text(f'ALTER TABLE {predictions.name} ADD COLUMN "{column.name}" {kind}')
+                    )
+            except SQLAlchemyError:
+                # Another process added it first.
+                columns = sa.inspect(self.engine).get_columns(predictions.name)
+                if column.name not in {c["name"] for c in columns}:
+                    raise
 
     def write_many(self, records: Iterable[PredictionRecord]) -> int:
         """Insert records in one transaction; returns how many were written."""
@@ -210,9 +243,10 @@ class PredictionStore:
         until: datetime | None = None,
         model_version: str | None = None,
     ) -> pd.DataFrame:
-        """Predictions in `[since, until)`, oldest first, with features in their own columns.
+        """Predictions in `[since, until)`, oldest first; features and attributes as columns.
 
-        A feature whose name collides with a table column is prefixed `feature_`.
+        A feature whose name collides with a table column is prefixed `feature_` (a
+        sensitive attribute `sensitive_`); an attribute that is also a feature is not repeated.
         """
         query = sa.select(predictions).order_by(predictions.c.id)
         if since is not None:
@@ -229,7 +263,10 @@ class PredictionStore:
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
         expanded = pd.DataFrame([json.loads(text) for text in frame["features"]])
         expanded.columns = [f"feature_{c}" if c in COLUMNS else str(c) for c in expanded.columns]
-        return pd.concat([frame.reset_index(drop=True), expanded], axis=1)
+        attributes = pd.DataFrame([json.loads(text) if text else {} for text in frame["sensitive"]])
+        attributes = attributes[[c for c in attributes.columns if c not in expanded.columns]]
+        attributes.columns = [f"sensitive_{c}" if c in COLUMNS else str(c) for c in attributes]
+        return pd.concat([frame.reset_index(drop=True), expanded, attributes], axis=1)
 
     def purge(self, older_than_days: int) -> int:
         """Delete predictions older than `older_than_days` days; returns how many went."""

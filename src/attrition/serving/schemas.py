@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 
-# Numeric inputs may lie this fraction of the training span beyond what training saw
-# (an income twice the highest seen is rejected; one 50% above is scored). Inputs that
-# were never negative stay non-negative. Ordinal levels (ratings) must be seen levels.
-RANGE_MARGIN = 1.0
+from attrition.config import Band
+from attrition.data.prepare import band_of
+from attrition.data.ranges import plausible_range
+
 RiskBand = Literal["low", "medium", "high"]
 
 
@@ -34,22 +41,28 @@ class FeatureSpec:
     categories: tuple[str, ...] | None = None
     seen_min: float | None = None
     seen_max: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
-        """Accepted [low, high] for numbers (None: unbounded)."""
-        if self.seen_min is None or self.seen_max is None or self.type not in ("integer", "number"):
+        """Accepted [low, high] for numbers (None: unbounded).
+
+        The range stored with the model (configured or learned at training), else the
+        rule of `attrition.data.ranges` applied to what training saw.
+        """
+        if self.type not in ("integer", "number"):
             return None, None
-        if self.kind == "ordinal":
-            return self.seen_min, self.seen_max
-        span = self.seen_max - self.seen_min
-        margin = RANGE_MARGIN * (span if span > 0 else max(abs(self.seen_max), 1.0))
-        low, high = self.seen_min - margin, self.seen_max + margin
-        if self.seen_min >= 0:
-            low = max(low, 0.0)
-        if self.type == "integer":
-            low, high = float(math.floor(low)), float(math.ceil(high))
-        return low, high
+        if self.minimum is not None and self.maximum is not None:
+            return self.minimum, self.maximum
+        if self.seen_min is None or self.seen_max is None:
+            return None, None
+        return plausible_range(
+            self.seen_min,
+            self.seen_max,
+            integer=self.type == "integer",
+            ordinal=self.kind == "ordinal",
+        )
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary for /model-info."""
@@ -77,6 +90,8 @@ def specs_from_metadata(features: Sequence[Mapping[str, Any]]) -> list[FeatureSp
                 categories=tuple(str(c) for c in categories) if categories is not None else None,
                 seen_min=_finite(item.get("min")),
                 seen_max=_finite(item.get("max")),
+                minimum=_finite(item.get("minimum")),
+                maximum=_finite(item.get("maximum")),
             )
         )
     return specs
@@ -127,6 +142,58 @@ def _annotation(spec: FeatureSpec) -> Any:
     return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
 
 
+@dataclass(frozen=True)
+class DeclaredColumns:
+    """Columns the dataset config declares besides the model's inputs (from the metadata).
+
+    `optional` are accepted in a request but not scored (the id aside: sensitive,
+    excluded and dropped columns), so an HR system can send its whole record;
+    `sensitive` (raw columns) and `bands` (derived from a source column) are the
+    attributes stored with each prediction for monitoring fairness.
+    """
+
+    optional: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    bands: Mapping[str, Band] = field(default_factory=dict)
+
+    @classmethod
+    def from_metadata(
+        cls, metadata: Mapping[str, Any], inputs: Sequence[str], id_column: str | None
+    ) -> DeclaredColumns:
+        bands = {name: Band(**spec) for name, spec in (metadata.get("bands") or {}).items()}
+        sensitive = [str(s) for s in metadata.get("sensitive_attributes") or [] if s not in bands]
+        sources = [band.column for band in bands.values()]
+        named = [
+            *sensitive,
+            *(metadata.get("excluded_from_model") or []),
+            *(metadata.get("dropped_columns") or []),
+            *sources,
+        ]
+        taken = {*inputs, id_column}
+        optional = tuple(dict.fromkeys(str(c) for c in named if c not in taken))
+        return cls(optional, tuple(sensitive), bands)
+
+    def attributes(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The sensitive attributes of one request row (bands derived), None when it has none."""
+        found = {name: row[name] for name in self.sensitive if row.get(name) is not None}
+        for name, band in self.bands.items():
+            if row.get(band.column) is not None:
+                found[name] = band_of(row[band.column], band)
+        return found or None
+
+
+def _scalar(value: Any) -> Any:
+    """An accepted, unscored column holds one JSON scalar (text up to 200 characters)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str) and len(value) <= 200:
+        return value
+    raise ValueError("must be text (up to 200 characters), a number, true/false or null")
+
+
+Declared = Annotated[Any, BeforeValidator(_scalar)]
+
+
 @dataclass
 class RequestSchemas:
     """The generated request models of one served model version."""
@@ -135,6 +202,7 @@ class RequestSchemas:
     batch: type[BaseModel]
     specs: list[FeatureSpec]
     id_column: str | None
+    declared: DeclaredColumns = field(default_factory=DeclaredColumns)
 
     @property
     def input_names(self) -> list[str]:
@@ -146,8 +214,14 @@ def build_request_schemas(
     id_column: str | None,
     max_batch: int,
     example: Mapping[str, Any] | None = None,
+    declared: DeclaredColumns | None = None,
 ) -> RequestSchemas:
-    """Pydantic models `EmployeeFeatures` (one employee) and `EmployeeBatch` (many)."""
+    """Pydantic models `EmployeeFeatures` (one employee) and `EmployeeBatch` (many).
+
+    The `declared` optional columns are accepted but not scored; any other field
+    that is not a model input is rejected.
+    """
+    declared = declared or DeclaredColumns()
     fields: dict[str, Any] = {}
     if id_column and id_column not in {s.name for s in specs}:
         fields[id_column] = (
@@ -156,6 +230,12 @@ def build_request_schemas(
         )
     for spec in specs:
         fields[spec.name] = (_annotation(spec), ...)
+    for name in declared.optional:
+        if name not in fields:
+            fields[name] = (
+                Declared,
+                Field(default=None, description="Declared in the dataset config; not scored."),
+            )
     config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [dict(example)]} if example else None,
@@ -163,7 +243,10 @@ def build_request_schemas(
     employee = create_model(
         "EmployeeFeatures",
         __config__=config,
-        __doc__="One employee's model inputs (every field required; unknown fields rejected).",
+        __doc__=(
+            "One employee's model inputs (required) and the other columns the dataset "
+            "declares (optional, not scored); unknown fields are rejected."
+        ),
         **fields,
     )
     batch = create_model(
@@ -172,7 +255,9 @@ def build_request_schemas(
         __doc__=f"Up to {max_batch} employees scored in one request.",
         employees=(list[employee], Field(min_length=1, max_length=max_batch)),  # type: ignore[valid-type]
     )
-    return RequestSchemas(employee=employee, batch=batch, specs=list(specs), id_column=id_column)
+    return RequestSchemas(
+        employee=employee, batch=batch, specs=list(specs), id_column=id_column, declared=declared
+    )
 
 
 def error_details(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> list[dict]:

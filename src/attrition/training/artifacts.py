@@ -25,8 +25,8 @@ from attrition.reports.fairness_report import plot_fairness, render_fairness_rep
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
-from attrition.training.evaluate import metric_intervals
 from attrition.training.choice_artifacts import decision_files, decision_summary, frontier_files
+from attrition.training.evaluate import metric_intervals
 from attrition.training.facts import RunFacts, Timer, json_text
 from attrition.training.fairness import fairness_document, pooled_fairness, test_only_fairness
 from attrition.training.metadata import model_metadata, used_sensitive
@@ -116,7 +116,10 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     quality = timer(
         "data_quality",
         lambda: assess_quality(
-            facts.train.features, model_inputs(facts), facts.config.ordinal_max_levels
+            facts.train.features,
+            model_inputs(facts),
+            facts.config.ordinal_max_levels,
+            facts.duplicates,
         ),
     )
     bundle = Bundle()
@@ -207,6 +210,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         drift_summary=drift,
         frontier=facts.frontier.to_dict() if facts.frontier is not None else {},
         decision=bundle.decision,
+        duplicates=facts.duplicates.to_dict() if facts.duplicates else {},
     )
     return render_model_card(card)
 

@@ -31,6 +31,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from attrition.config import DatasetConfig
+from attrition.data.keys import row_keys
 from attrition.data.prepare import PreparedData
 from attrition.fairness.reweigh import group_label_weights
 from attrition.pipeline import build_pipeline
@@ -94,6 +95,7 @@ def training_problem(
         trials=1,
         kinds=(result.kind,),
         max_abs_correlation=float(result.params.get("max_abs_correlation", 0.8)),
+        groups=row_keys(train.features),
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from attrition.config import DatasetConfig, GateThresholds
+from attrition.data.keys import Duplicates
 from attrition.data.prepare import PreparedData
 from attrition.training.search import TrainResult
 
@@ -61,6 +62,7 @@ class RunFacts:
     seed: int = 42
     frontier: Any = None
     fairness_policy: str = "seed"
+    duplicates: Duplicates | None = None
 
     @property
     def base_rate(self) -> float:

@@ -7,6 +7,8 @@ schema and the bands from this file.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ import pandas as pd
 
 from attrition.config import DatasetConfig
 from attrition.data.quality import DataQuality
+from attrition.data.ranges import plausible_range
 from attrition.training.facts import RunFacts
 
 
@@ -22,23 +25,39 @@ def risk_bands(threshold: float) -> dict[str, float]:
     return {"low": 0.0, "medium": round(threshold / 2, 6), "high": round(threshold, 6)}
 
 
-def feature_schema(features: pd.DataFrame, ordinal_max_levels: int) -> list[dict[str, Any]]:
-    """Per input column: type, and the categories or numeric range seen in training."""
+def feature_schema(
+    features: pd.DataFrame,
+    ordinal_max_levels: int,
+    ranges: Mapping[str, Sequence[float]] | None = None,
+) -> list[dict[str, Any]]:
+    """Per input column: type, and the categories, or the numeric range seen and accepted.
+
+    `min`/`max` are what training saw; `minimum`/`maximum` what serving accepts: the
+    configured range of the column in `ranges`, else `attrition.data.ranges`' rule.
+    """
     schema: list[dict[str, Any]] = []
     for name in features.columns:
         column = features[name]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             levels = int(column.nunique(dropna=True))
             integer = pd.api.types.is_integer_dtype(column)
-            schema.append(
-                {
-                    "name": name,
-                    "type": "integer" if integer else "number",
-                    "kind": "ordinal" if integer and levels <= ordinal_max_levels else "numeric",
-                    "min": float(column.min()),
-                    "max": float(column.max()),
-                }
-            )
+            kind = "ordinal" if integer and levels <= ordinal_max_levels else "numeric"
+            seen = float(column.min()), float(column.max())
+            stated = (ranges or {}).get(str(name))
+            entry: dict[str, Any] = {
+                "name": name,
+                "type": "integer" if integer else "number",
+                "kind": kind,
+                "min": seen[0],
+                "max": seen[1],
+            }
+            if stated is not None:
+                entry.update(minimum=float(stated[0]), maximum=float(stated[1]))
+                entry["range_from"] = "dataset config"
+            elif all(math.isfinite(v) for v in seen):
+                low, high = plausible_range(*seen, integer=integer, ordinal=kind == "ordinal")
+                entry.update(minimum=low, maximum=high, range_from="training data")
+            schema.append(entry)
         else:
             categories = sorted(column.dropna().astype(str).unique().tolist())
             schema.append(
@@ -73,10 +92,12 @@ def model_metadata(facts: RunFacts, quality: DataQuality) -> dict[str, Any]:
         "target": config.target,
         "positive_label": config.positive_label,
         "id_column": config.id_column,
-        "features": feature_schema(facts.train.features, config.ordinal_max_levels),
+        "features": feature_schema(facts.train.features, config.ordinal_max_levels, config.ranges),
         "sensitive_attributes": config.sensitive,
         "excluded_from_model": config.exclude_from_model,
         "sensitive_used_by_model": used_sensitive(config, facts.train.features),
+        "dropped_columns": config.drop,
+        "bands": {name: band.model_dump() for name, band in config.bands.items()},
         "mitigation": getattr(facts.mitigation, "constraint", None),
         "training_data": {
             "source": facts.source,

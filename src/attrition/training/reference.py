@@ -1,7 +1,7 @@
 """The `reference/` files stored with a model version: what 'normal' looked like at training.
 
 Monitoring compares current data and predictions with them; an A/B comparison
-uses the training ids to leave out rows the model has seen.
+uses the training ids and content keys to leave out rows the model has seen.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from attrition.data.keys import KEY_COLUMN, row_keys
 from attrition.training.facts import RunFacts, json_text, parquet_bytes
 
 REFERENCE_SAMPLE_ROWS = 5000
@@ -41,6 +42,9 @@ def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
         "test_predicted_rate": float((facts.test_proba >= facts.result.threshold).mean()),
         "feature_columns": list(facts.train.features.columns),
         "id_column": id_name,
+        # How an A/B comparison recognises this model's training rows in another test set.
+        "match_by": "id" if facts.config.id_column else "content",
+        "key_columns": list(facts.train.features.columns),
     }
     return {
         "reference/features.parquet": parquet_bytes(sample),
@@ -49,6 +53,9 @@ def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
         # Lets a later A/B comparison leave out rows this model trained on.
         "reference/train_ids.parquet": parquet_bytes(
             pd.DataFrame({id_name: facts.train.ids.to_numpy()})
+        ),
+        "reference/train_keys.parquet": parquet_bytes(
+            pd.DataFrame({KEY_COLUMN: row_keys(facts.train.features).to_numpy()})
         ),
         "reference/reference.json": json_text(summary),
     }

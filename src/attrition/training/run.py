@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from attrition import tracking
 from attrition.config import DatasetConfig, GateThresholds, Settings
+from attrition.data.keys import count_duplicates, row_keys
 from attrition.data.prepare import PreparedData, prepare
 from attrition.data.validate import validate_frame
 from attrition.errors import DataError
@@ -75,11 +76,24 @@ def _subset(data: PreparedData, index: pd.Index) -> PreparedData:
 
 
 def split(data: PreparedData, seed: int) -> Split:
-    """Stratified 80/20 split; with seed 42 it is the reference project's protocol."""
-    train_idx, test_idx = train_test_split(
-        data.features.index, test_size=TEST_SIZE, stratify=data.labels, random_state=seed
-    )
-    return Split(train=_subset(data, pd.Index(train_idx)), test=_subset(data, pd.Index(test_idx)))
+    """Stratified 80/20 split that never puts identical model inputs on both sides.
+
+    Without repeated inputs it is a plain stratified split (with seed 42, the reference
+    project's protocol). With them, rows are grouped by their input key and one fold of
+    a stratified group 5-fold split is the test part, so no test row has a twin in training.
+    """
+    keys = row_keys(data.features)
+    if not keys.duplicated().any():
+        train_idx, test_idx = train_test_split(
+            data.features.index, test_size=TEST_SIZE, stratify=data.labels, random_state=seed
+        )
+        return Split(
+            train=_subset(data, pd.Index(train_idx)), test=_subset(data, pd.Index(test_idx))
+        )
+    folds = StratifiedGroupKFold(n_splits=round(1 / TEST_SIZE), shuffle=True, random_state=seed)
+    train_pos, test_pos = next(folds.split(data.features, data.labels, groups=keys))
+    index = data.features.index
+    return Split(train=_subset(data, index[train_pos]), test=_subset(data, index[test_pos]))
 
 
 def checked_data(frame: pd.DataFrame, config: DatasetConfig, source: str) -> PreparedData:
@@ -111,7 +125,9 @@ def train_and_evaluate(
     """
     policy = policy_named(options.fairness_policy)
     progress("Validating data", None)
-    parts = split(checked_data(frame, config, source), options.seed)
+    prepared = checked_data(frame, config, source)
+    duplicates = count_duplicates(prepared.features, prepared.labels)
+    parts = split(prepared, options.seed)
     budget = max(options.trials, 1)
 
     def on_trial(record: TrialRecord) -> None:
@@ -134,6 +150,7 @@ def train_and_evaluate(
             kinds=family_kinds(options.model_family),
             on_trial=on_trial,
             threshold_rule=rule,
+            groups=row_keys(parts.train.features),
         ),
     )
     progress(f"Fairness-constrained candidates ({policy.name} policy)", None)
@@ -177,6 +194,7 @@ def train_and_evaluate(
         seed=options.seed,
         frontier=choice.frontier,
         fairness_policy=policy.name,
+        duplicates=duplicates,
     )
 
 

@@ -22,7 +22,7 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import brier_score_loss, log_loss, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -169,8 +169,11 @@ def search_problem(
     trials: int,
     kinds: tuple[str, ...],
     max_abs_correlation: float,
+    groups: pd.Series | None = None,
 ) -> Problem:
     """Check the inputs and fix what every trial shares: input columns, labels, folds.
+
+    With `groups` (e.g. input content keys) that repeat, rows of one group share a fold.
 
     Raises:
         ValueError: naming the mismatched rows, bad labels, too small a class, budget or kind.
@@ -184,7 +187,12 @@ def search_problem(
     used = set(column_kinds.columns)
     X = features[[str(c) for c in features.columns if c in used]]
     y = y.astype(int)
-    folds: Folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
+    folds: Folds
+    if groups is not None and pd.Series(np.asarray(groups)).duplicated().any():
+        grouped = StratifiedGroupKFold(cv_folds, shuffle=True, random_state=seed)
+        folds = list(grouped.split(X, y, groups=np.asarray(groups)))
+    else:
+        folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
     return Problem(X, y, column_kinds, folds, {"max_abs_correlation": max_abs_correlation})
 
 
@@ -342,6 +350,7 @@ def train_model(
     timeout_s: float | None = None,
     max_abs_correlation: float = DEFAULT_MAX_CORRELATION,
     threshold_rule: ThresholdRule | None = None,
+    groups: pd.Series | None = None,
 ) -> TrainResult:
     """Search model kinds and parameters by stratified CV on the training rows; refit the best.
 
@@ -352,7 +361,8 @@ def train_model(
     threshold maximises attrition-class F1 on the out-of-fold predictions, unless a
     `threshold_rule` (e.g. the cost-optimal one) is given.
     Results depend only on the data, config and seed (not on `n_jobs`), unless
-    `timeout_s` cuts the search short.
+    `timeout_s` cuts the search short. Rows sharing a `groups` value (repeated
+    inputs) are kept in one fold.
     """
     task = search_problem(
         features,
@@ -363,6 +373,7 @@ def train_model(
         trials=trials,
         kinds=kinds,
         max_abs_correlation=max_abs_correlation,
+        groups=groups,
     )
     # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
     # BLAS threads are several times slower on a busy 2-core machine.

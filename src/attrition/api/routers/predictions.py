@@ -105,6 +105,7 @@ def _record(
         features={c: row[c] for c in model.columns},
         request_id=answer["request_id"],
         created_at=datetime.now(UTC),
+        sensitive=model.schemas.declared.attributes(row),
     )
 
 
