@@ -23,6 +23,7 @@ from attrition.api.deps import ServingState
 from attrition.api.middleware import ServingMiddleware
 from attrition.api.routers import admin, counterfactuals, health, metrics, model, predictions
 from attrition.config import Settings
+from attrition.serving.journal import default_directory
 from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
 from attrition.serving.model import LoadedModel
@@ -62,9 +63,12 @@ def build_state(
         alias=options.serve_alias,
         max_batch=options.max_batch,
     )
+    store = store or PredictionStore(settings.prediction_store_url)
+    journal_dir = None
+    if options.prediction_journal:
+        journal_dir = options.prediction_journal_dir or default_directory(store.url)
     recorder = PredictionRecorder(
-        store or PredictionStore(settings.prediction_store_url),
-        retention_days=options.prediction_retention_days,
+        store, retention_days=options.prediction_retention_days, journal_dir=journal_dir
     )
 
     def swapped(old: LoadedModel | None, new: LoadedModel) -> None:
@@ -85,7 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServingState = app.state.serving
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
-    state.recorder.start()
+    await run_in_threadpool(state.recorder.start)  # replays journals of killed servers
     if state.manager.current is None:
         await run_in_threadpool(state.manager.refresh)
     state.manager.start_polling(state.options.reload_seconds, state.options.reload_signal)

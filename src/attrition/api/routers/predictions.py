@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from attrition.api.deps import API_KEY_SECURITY, scoring
+from attrition.serving.journal import JournalError
 from attrition.serving.model import LoadedModel
 from attrition.serving.prediction_store import PredictionRecord
 from attrition.serving.schemas import Prediction, PredictionBatch, error_details
@@ -134,7 +135,10 @@ async def predict(request: Request) -> Response:
         factors = await run_in_threadpool(model.explain, model.frame([row]))
         answer["factors"] = factors[0]
     latency_ms = (time.perf_counter() - started) * 1000
-    state.recorder.record(_record(model, answer, row, latency_ms))
+    try:
+        await state.recorder.record_durably([_record(model, answer, row, latency_ms)])
+    except JournalError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
     state.metrics.predictions.labels(answer["risk_band"], model.info.version).inc()
     return Response(json.dumps(answer), media_type="application/json")
 
@@ -171,9 +175,13 @@ async def predict_batch(request: Request) -> Response:
         for answer, row_factors in zip(answers, factors, strict=True):
             answer["factors"] = row_factors
     latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
+    records = [_record(model, a, row, latency_ms) for row, a in zip(rows, answers, strict=True)]
+    try:
+        await state.recorder.record_durably(records)
+    except JournalError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
     counter = state.metrics.predictions
-    for row, answer in zip(rows, answers, strict=True):
-        state.recorder.record(_record(model, answer, row, latency_ms))
+    for answer in answers:
         counter.labels(answer["risk_band"], model.info.version).inc()
     payload = {"model_version": model.info.version, "predictions": answers}
     return Response(json.dumps(payload), media_type="application/json")
