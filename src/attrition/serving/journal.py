@@ -16,6 +16,7 @@ and the segment's deletion), then deletes them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import fcntl
 import json
@@ -221,10 +222,8 @@ class Journal:
             else:
                 by_loop.setdefault(waiter.loop, []).append(waiter)
         for loop, waiters in by_loop.items():  # one wake-up per event loop and batch
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_settle, waiters, error)
-            except RuntimeError:  # that loop is closed: nobody waits any more
-                pass
 
     def _rotate(self) -> None:
         old = self._seq
