@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -49,10 +50,8 @@ def start_server(
 
 def stop_group(server: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     """Signal the server's whole process group and wait for its leader."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, sig)
-    except ProcessLookupError:
-        pass
     try:
         server.wait(timeout=60)
     except subprocess.TimeoutExpired:

@@ -21,7 +21,15 @@ from pydantic.json_schema import models_json_schema
 from attrition.api import hrapp
 from attrition.api.deps import ServingState
 from attrition.api.middleware import ServingMiddleware
-from attrition.api.routers import admin, counterfactuals, health, metrics, model, predictions
+from attrition.api.routers import (
+    admin,
+    counterfactuals,
+    docs,
+    health,
+    metrics,
+    model,
+    predictions,
+)
 from attrition.config import Settings
 from attrition.serving.journal import default_directory
 from attrition.serving.manager import ModelManager
@@ -152,9 +160,19 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by `routers.docs`, behind the key when one is set
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.serving = state
-    routers = (predictions.router, health.router, model.router, admin.router, metrics.router)
+    routers = (
+        predictions.router,
+        health.router,
+        model.router,
+        admin.router,
+        metrics.router,
+        docs.router,
+    )
     for router in routers:
         app.include_router(router)
     app.include_router(counterfactuals.router)

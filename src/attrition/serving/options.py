@@ -38,6 +38,11 @@ class ServingOptions(BaseSettings):
         description="Where the journal lives (default: beside a SQLite store, else "
         "./prediction-journal).",
     )
+    public_docs: bool = Field(
+        default=False,
+        description="With an API key set, leave /docs, /redoc, /openapi.json and /metrics "
+        "open (otherwise they need the key like every route but /health and /ready).",
+    )
     max_upload_bytes: int = Field(
         default=50_000_000, ge=1024, description="Largest file accepted by the HR app's upload."
     )

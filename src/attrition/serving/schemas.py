@@ -34,6 +34,7 @@ class FeatureSpec:
     categories: tuple[str, ...] | None = None
     seen_min: float | None = None
     seen_max: float | None = None
+    typical: float | str | None = None  # median or most frequent category in training
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
@@ -77,6 +78,7 @@ def specs_from_metadata(features: Sequence[Mapping[str, Any]]) -> list[FeatureSp
                 categories=tuple(str(c) for c in categories) if categories is not None else None,
                 seen_min=_finite(item.get("min")),
                 seen_max=_finite(item.get("max")),
+                typical=_typical(item.get("typical")),
             )
         )
     return specs
@@ -100,6 +102,10 @@ def specs_from_signature(inputs: Sequence[Mapping[str, Any]]) -> list[FeatureSpe
         )
         for col in inputs
     ]
+
+
+def _typical(value: Any) -> float | str | None:
+    return value if isinstance(value, str) else _finite(value)
 
 
 def _finite(value: Any) -> float | None:

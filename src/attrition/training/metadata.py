@@ -23,7 +23,8 @@ def risk_bands(threshold: float) -> dict[str, float]:
 
 
 def feature_schema(features: pd.DataFrame, ordinal_max_levels: int) -> list[dict[str, Any]]:
-    """Per input column: type, and the categories or numeric range seen in training."""
+    """Per input column: type, the categories or numeric range seen in training, and a
+    typical value (median, or most frequent category) for a synthetic example."""
     schema: list[dict[str, Any]] = []
     for name in features.columns:
         column = features[name]
@@ -37,12 +38,21 @@ def feature_schema(features: pd.DataFrame, ordinal_max_levels: int) -> list[dict
                     "kind": "ordinal" if integer and levels <= ordinal_max_levels else "numeric",
                     "min": float(column.min()),
                     "max": float(column.max()),
+                    "typical": float(column.median()),
                 }
             )
         else:
-            categories = sorted(column.dropna().astype(str).unique().tolist())
+            values = column.dropna().astype(str)
+            categories = sorted(values.unique().tolist())
+            typical = str(values.mode().iloc[0]) if len(values) else None
             schema.append(
-                {"name": name, "type": "string", "kind": "categorical", "categories": categories}
+                {
+                    "name": name,
+                    "type": "string",
+                    "kind": "categorical",
+                    "categories": categories,
+                    "typical": typical,
+                }
             )
     return schema
 

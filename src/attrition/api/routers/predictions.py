@@ -43,6 +43,7 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},
     413: {"description": "Request body too large"},
+    415: {"description": "The body is not sent as application/json"},
     422: {"description": "Invalid employee data; `detail` names each bad field"},
     503: {"description": "No model loaded yet"},
 }
@@ -59,6 +60,18 @@ def _openapi(schema: str) -> dict[str, Any]:
 
 def _invalid(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> Response:
     return JSONResponse({"detail": error_details(exc, prefix)}, status_code=422)
+
+
+def _not_json(request: Request) -> Response | None:
+    """415 unless the body is declared JSON: a browser's cross-site form or `text/plain` POST
+    (sent without a preflight) must not reach the prediction store."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
+        return None
+    return JSONResponse(
+        {"detail": "send the body as JSON with 'Content-Type: application/json'"},
+        status_code=415,
+    )
 
 
 def _explain(request: Request) -> bool | Response:
@@ -121,7 +134,7 @@ async def predict(request: Request) -> Response:
     started = time.perf_counter()
     context = await scoring(request)
     model, state = context.model, context.state
-    explain = _explain(request)
+    explain = _not_json(request) or _explain(request)
     if isinstance(explain, Response):
         return explain
     body = await request.body()
@@ -155,7 +168,7 @@ async def predict_batch(request: Request) -> Response:
     started = time.perf_counter()
     context = await scoring(request)
     model, state = context.model, context.state
-    explain = _explain(request)
+    explain = _not_json(request) or _explain(request)
     if isinstance(explain, Response):
         return explain
     body = await request.body()
