@@ -135,11 +135,16 @@ def test_missing_field_and_non_object_bodies(served: tuple) -> None:
 
 def test_a_body_not_declared_json_is_refused(served: tuple) -> None:
     client, predictions, _ = served
+    recorder = client.app.state.serving.recorder  # type: ignore[attr-defined]
+    recorder.flush()
+    before = predictions.count()
     body = json.dumps(ROWS[0])
     for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""):
         for path in ("/predict", "/predict/batch"):
             response = client.post(path, content=body, headers={"content-type": kind})
             assert response.status_code == 415, (path, kind)
+    recorder.flush()
+    assert predictions.count() == before  # nothing reached the store
     ok = client.post(
         "/predict", content=body, headers={"content-type": "application/json; charset=utf-8"}
     )
