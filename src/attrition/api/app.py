@@ -31,6 +31,7 @@ from attrition.api.routers import (
     predictions,
 )
 from attrition.config import Settings
+from attrition.redact import install_log_redaction
 from attrition.serving.journal import default_directory
 from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
@@ -150,6 +151,7 @@ def create_app(
     store: PredictionStore | None = None,
 ) -> FastAPI:
     """The prediction API of one server process."""
+    install_log_redaction()
     settings = settings or Settings()
     options = options or ServingOptions()
     # Model downloads happen in a server process: no progress bars in its log.

@@ -24,6 +24,7 @@ from attrition.commands.common import (
     registry_client,
     settings,
 )
+from attrition.redact import redact_url
 
 serve_app = typer.Typer(
     cls=OneLineUsageGroup, help="Serve the champion model: HTTP API and batch scoring."
@@ -81,7 +82,7 @@ def serve(
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         out.print(
             f"Prediction API on http://{host}:{port} ({workers} worker(s)): serving "
-            f"{conf.model_name}@{options.serve_alias} from {conf.tracking_uri}; "
+            f"{conf.model_name}@{options.serve_alias} from {redact_url(conf.tracking_uri)}; "
             f"docs at http://{host}:{port}/docs; HR app at http://{host}:{port}/app/ "
             "(Ctrl-C stops it)",
             highlight=False,

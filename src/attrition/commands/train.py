@@ -18,6 +18,7 @@ from attrition.commands.common import (
     settings,
 )
 from attrition.config import load_dataset_config, load_gate_thresholds
+from attrition.redact import redact_url
 
 train_app = typer.Typer()
 
@@ -51,7 +52,7 @@ def train(
 
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
-            frame, source = load_table(data, table=dataset.table), data
+            frame, source = load_table(data, table=dataset.table), redact_url(data)
         from attrition.training.search import DEFAULT_TRIALS
 
         options = TrainOptions(

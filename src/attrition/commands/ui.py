@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from attrition.commands.common import fail, one_line_errors, out, settings
+from attrition.redact import redact_url
 
 ui_app = typer.Typer()
 
@@ -46,7 +47,11 @@ def ui(
         root = tracking.local_artifact_root(conf.tracking_uri, conf.artifact_location)
         if root:
             command += ["--default-artifact-root", root]
-        out.print(f"MLflow UI on http://{host}:{port} for {conf.tracking_uri} (Ctrl-C to stop)")
+        out.print(
+            f"MLflow UI on http://{host}:{port} for {redact_url(conf.tracking_uri)} "
+            "(Ctrl-C to stop)",
+            highlight=False,
+        )
         # Its own process group: mlflow server starts several workers, stopped together.
         process = subprocess.Popen(command, start_new_session=True)
         try:
