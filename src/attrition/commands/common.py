@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 
 from attrition.config import Settings
 from attrition.errors import AttritionError
-from attrition.redact import redact_text, redact_url
+from attrition.redact import install_log_redaction, redact_text, redact_url
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -116,6 +116,7 @@ def one_line_errors() -> Iterator[None]:
     """Turn any failure inside a command into one line and exit code 1."""
     from mlflow.exceptions import MlflowException
 
+    install_log_redaction()  # no password in any log line of the command
     try:
         yield
     except typer.Exit:

@@ -78,6 +78,9 @@ def _load_sql(url: str, table: str | None) -> pd.DataFrame:
         engine.dispose()
     if frame.empty:
         raise DataError(f"{shown}#{table}: no data rows")
+    # SQLAlchemy names columns with `quoted_name`, a str subclass that scikit-learn does not
+    # take for feature names: plain strings, as a file gives.
+    frame.columns = [str(name) for name in frame.columns]
     return frame
 
 
