@@ -70,8 +70,17 @@ def test_train_and_serve_from_a_sql_table(
             ["data", "validate", source],
             ["train", "--data", source, "--trials", "2", "--no-profile"],
             *(
-                ["models", "transition-stage", "--version", "1", "--stage", stage]
-                + ["--force", "--reason", "test"]
+                [
+                    "models",
+                    "transition-stage",
+                    "--version",
+                    "1",
+                    "--stage",
+                    stage,
+                    "--force",
+                    "--reason",
+                    "test",
+                ]
                 for stage in ("Staging", "Production")
             ),
             ["doctor"],
