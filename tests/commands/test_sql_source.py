@@ -24,6 +24,7 @@ from attrition.cli import app
 
 PASSWORD = "Planted9Passw0rd"
 MODEL = "employee_attrition_model"
+FORCE = ("--force", "--reason", "test")  # gates judge generated data harshly
 runner = CliRunner()
 
 
