@@ -9,7 +9,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.api.server import free_port, start_server, stop_group
+from tests.api.server import (
+    alive,
+    children,
+    free_port,
+    port_open,
+    start_server,
+    stop_group,
+    wait_for,
+)
 from tests.serving.fixtures import ServingStore, employee_rows
 
 from attrition.serving.prediction_store import PredictionStore
@@ -72,3 +80,31 @@ def test_kill_9_loses_no_answered_prediction(store: ServingStore, tmp_path: Path
     assert set(acked) <= set(stored), f"{len(set(acked) - set(stored))} answered but not stored"
     assert len(stored) == len(set(stored))
     assert not list((tmp_path / "predictions-journal").glob("*.jsonl"))
+
+
+def test_workers_stop_when_the_server_process_is_killed(
+    store: ServingStore, tmp_path: Path
+) -> None:
+    name, v = store.copy_model(("good",))
+    store.set_champion(v["good"], name)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": store.uri,
+        "ATTRITION_MODEL_NAME": name,
+        "ATTRITION_PREDICTION_STORE_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
+    }
+    env.pop("ATTRITION_API_KEY", None)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = start_server(env, port, log)
+    workers = children(server.pid)
+    try:
+        assert workers
+        os.kill(server.pid, signal.SIGKILL)  # the parent only, not its process group
+        server.wait(timeout=30)
+        assert wait_for(lambda: not any(alive(w) for w in workers), 40), log.read_text()[-2000:]
+        assert not port_open(port)
+        again = start_server(env, port, log)  # the port is free: a new server starts on it
+        stop_group(again)
+    finally:
+        stop_group(server, signal.SIGKILL)

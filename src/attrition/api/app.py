@@ -7,6 +7,7 @@ environment; each server process calls it once (uvicorn's factory mode).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -33,6 +34,7 @@ from attrition.api.routers import (
 from attrition.config import Settings
 from attrition.redact import install_log_redaction
 from attrition.serving.journal import default_directory
+from attrition.serving.lifetime import die_with_parent
 from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
 from attrition.serving.model import LoadedModel
@@ -152,6 +154,8 @@ def create_app(
 ) -> FastAPI:
     """The prediction API of one server process."""
     install_log_redaction()
+    if multiprocessing.parent_process() is not None:
+        die_with_parent()  # a worker of `attrition serve`: never outlive the server process
     settings = settings or Settings()
     options = options or ServingOptions()
     # Model downloads happen in a server process: no progress bars in its log.
