@@ -165,6 +165,11 @@ def performance(
                 parts.append(f"{name} {entry['value']:.3f}{span}{guess}")
             out.print("Realised: " + "; ".join(parts))
         _report(outcome, experiment_name(conf))
+        if result.outcomes and not result.matched:
+            raise fail(
+                f"none of the {result.outcomes:,} outcomes matched a stored prediction: "
+                "nothing was measured (check the id column and the dates)"
+            )
 
 
 def _print_summary(summary: JobSummary) -> None:
