@@ -42,9 +42,11 @@ def train(
     """Train, evaluate and log a model run; register it as a new version."""
     with one_line_errors():
         from attrition.data.load import load_table
+        from attrition.training.preflight import prepare_store
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
+        prepare_store(conf, experiment or conf.experiment)
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
