@@ -299,3 +299,16 @@ def test_explain_flag_must_be_a_boolean(served: tuple) -> None:
     assert response.json()["detail"][0]["loc"] == ["query", "explain"]
     plain = client.post("/predict", params={"explain": "false"}, json=ROWS[0]).json()
     assert "factors" not in plain
+
+
+def test_whole_floats_are_scored_and_huge_ids_refused(served: tuple) -> None:
+    client, _, _ = served
+    body = json.dumps({**ROWS[3], "Age": float(ROWS[3]["Age"])})
+    assert ".0" in body
+    as_float = client.post("/predict", content=body)
+    assert as_float.status_code == 200
+    as_int = client.post("/predict", json=ROWS[3]).json()
+    assert as_float.json()["attrition_probability"] == as_int["attrition_probability"]
+    huge = client.post("/predict", json={**ROWS[3], "EmployeeNumber": int("9" * 201)})
+    assert huge.status_code == 422
+    assert huge.json()["detail"][0]["loc"][:2] == ["body", "EmployeeNumber"]

@@ -17,6 +17,7 @@ import typer
 from attrition.commands.common import (
     LogLevel,
     OneLineUsageGroup,
+    check_reachable,
     err,
     fail,
     one_line_errors,
@@ -66,6 +67,9 @@ def serve(
 
         conf = settings()
         options = ServingOptions()
+        if not conf.tracking_uri.startswith("sqlite"):
+            # MLflow would retry an unreachable server for minutes before the API answered.
+            check_reachable(conf.tracking_uri)
         if host not in LOOPBACK and not conf.api_key:
             err.print(
                 "[yellow]warning:[/] binding to a non-loopback address without an API key "

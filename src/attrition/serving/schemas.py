@@ -15,7 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 
 # Numeric inputs may lie this fraction of the training span beyond what training saw
 # (an income twice the highest seen is rejected; one 50% above is scored). Inputs that
@@ -116,6 +123,18 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what a stored or scored integer can hold
+_EXACT_FLOAT = 2**53  # integers beyond this are not exact as floats
+
+
+def _integral(value: Any) -> Any:
+    """`31.0` for an integer field is 31 (JSON writers often send whole numbers so);
+    `31.5`, strings and booleans are left for the strict check to refuse."""
+    if type(value) is float and value.is_integer() and abs(value) <= _EXACT_FLOAT:
+        return int(value)
+    return value
+
+
 def _annotation(spec: FeatureSpec) -> Any:
     low, high = spec.bounds
     if spec.type == "string":
@@ -126,8 +145,10 @@ def _annotation(spec: FeatureSpec) -> Any:
         return Annotated[bool, Field(strict=True)]
     if spec.type == "integer":
         if low is None or high is None:
-            return Annotated[int, Field(strict=True)]
-        return Annotated[int, Field(strict=True, ge=int(low), le=int(high))]
+            low, high = INT64_MIN, INT64_MAX
+        return Annotated[
+            int, BeforeValidator(_integral), Field(strict=True, ge=int(low), le=int(high))
+        ]
     if low is None or high is None:
         return Annotated[float, Field(strict=True, allow_inf_nan=False)]
     return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
@@ -157,7 +178,9 @@ def build_request_schemas(
     fields: dict[str, Any] = {}
     if id_column and id_column not in {s.name for s in specs}:
         fields[id_column] = (
-            int | Annotated[str, Field(max_length=200)] | None,
+            Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
+            | Annotated[str, Field(max_length=200)]
+            | None,
             Field(default=None, description="The employee's id; echoed back, not scored."),
         )
     for spec in specs:
