@@ -20,6 +20,7 @@ from attrition.commands.review import review_app
 from attrition.commands.serve import serve_app
 from attrition.commands.train import train_app
 from attrition.commands.ui import ui_app
+from attrition.redact import install_log_redaction
 
 app = typer.Typer(
     cls=OneLineUsageGroup,
@@ -37,6 +38,7 @@ app.add_typer(monitor_app, name="monitor", help="Drift, realised performance, th
 
 def main() -> None:
     """Console entry point."""
+    install_log_redaction()
     try:
         app()
     except KeyboardInterrupt:

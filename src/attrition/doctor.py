@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attrition import tracking
+from attrition.redact import redact_text, redact_url
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ def check_tracking_uri(tracking_uri: str) -> Check:
         return Check(
             name,
             False,
-            f"{tracking_uri}: {str(exc).splitlines()[0][:200]}",
+            redact_text(f"{tracking_uri}: {str(exc).splitlines()[0][:200]}"),
             "check MLFLOW_TRACKING_URI (e.g. sqlite:///mlflow.db or postgresql://user@host/db) "
             "and that the database server is running",
         )
-    return Check(name, True, f"{tracking_uri} ({len(experiments)} experiment(s))")
+    return Check(name, True, f"{redact_url(tracking_uri)} ({len(experiments)} experiment(s))")
 
 
 def check_artifact_location(tracking_uri: str, artifact_location: str | None) -> list[Check]:

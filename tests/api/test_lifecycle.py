@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,8 +81,47 @@ def test_api_key_is_enforced_when_configured(store: ServingStore, tmp_path: Path
         assert client.post("/admin/reload").status_code == 401
         assert client.get("/health").status_code == 200
         assert client.get("/ready").status_code == 200
-        spec = client.get("/openapi.json").json()
+        spec = client.get("/openapi.json", headers={"X-API-Key": "s3cret-key"}).json()
         assert "APIKeyHeader" in spec["components"]["securitySchemes"]
+
+
+def _endpoints(routes: list[Any]) -> list[Any]:
+    """Every endpoint route, looking inside included routers."""
+    found = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found += _endpoints(inner.routes)
+        elif hasattr(route, "methods"):
+            found.append(route)
+    return found
+
+
+def test_with_a_key_only_health_and_ready_are_open(store: ServingStore, tmp_path: Path) -> None:
+    name, v = store.copy_model(("good",))
+    store.set_champion(v["good"], name)
+    app, _ = make_app(store, name, tmp_path, api_key="s3cret-key")
+    # The HR app under /app has its own sign-in page (see tests/app).
+    routes = [
+        (method, route.path)
+        for route in _endpoints(app.routes)
+        if not route.path.startswith("/app")
+        for method in sorted(route.methods or {"GET"})
+        if method != "HEAD"
+    ]
+    assert {"/docs", "/redoc", "/openapi.json", "/metrics", "/predict"} <= {p for _, p in routes}
+    with TestClient(app) as client:
+        for method, path in routes:
+            code = client.request(method, path.replace("{", "").replace("}", "")).status_code
+            assert code == (200 if path in ("/health", "/ready") else 401), (method, path)
+        keyed = {"X-API-Key": "s3cret-key"}
+        for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):
+            assert client.get(path, headers=keyed).status_code == 200, path
+    opened, _ = make_app(store, name, tmp_path / "open", api_key="s3cret-key", public_docs=True)
+    with TestClient(opened) as client:
+        for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):
+            assert client.get(path).status_code == 200, path
+        assert client.get("/model-info").status_code == 401
 
 
 def test_reload_keeps_the_old_model_when_the_new_one_is_broken(

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.api.helpers import make_app
-from tests.serving.fixtures import ServingStore, employee_rows, fitted, full_records
+from tests.serving.fixtures import ServingStore, data, employee_rows, fitted, full_records
 
 from attrition.serving.prediction_store import PredictionStore
 
@@ -29,7 +30,8 @@ def served(
     app, predictions = make_app(
         store, name, tmp_path_factory.mktemp("api"), max_batch=20, max_body_bytes=64_000
     )
-    with TestClient(app) as client:
+    # A raw `content=` body is declared JSON too (the API refuses other content types).
+    with TestClient(app, headers={"content-type": "application/json"}) as client:
         yield client, predictions, versions
 
 
@@ -130,6 +132,24 @@ def test_missing_field_and_non_object_bodies(served: tuple) -> None:
     for body in (b"", b"not json", b"[1, 2]", b'"text"', b"{"):
         response = client.post("/predict", content=body)
         assert response.status_code == 422, body
+
+
+def test_a_body_not_declared_json_is_refused(served: tuple) -> None:
+    client, predictions, _ = served
+    recorder = client.app.state.serving.recorder  # type: ignore[attr-defined]
+    recorder.flush()
+    before = predictions.count()
+    body = json.dumps(ROWS[0])
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""):
+        for path in ("/predict", "/predict/batch"):
+            response = client.post(path, content=body, headers={"content-type": kind})
+            assert response.status_code == 415, (path, kind)
+    recorder.flush()
+    assert predictions.count() == before  # nothing reached the store
+    ok = client.post(
+        "/predict", content=body, headers={"content-type": "application/json; charset=utf-8"}
+    )
+    assert ok.status_code == 200
 
 
 def test_batch_limits(served: tuple) -> None:
@@ -272,11 +292,29 @@ def test_openapi_documents_the_served_schema_with_an_example(served: tuple) -> N
     client, _, _ = served
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
-    assert schemas["EmployeeFeatures"]["examples"][0]["Age"] == ROWS[0]["Age"]
+    example = schemas["EmployeeFeatures"]["examples"][0]
     assert "OverTime" in schemas["EmployeeFeatures"]["required"]
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/EmployeeFeatures"
     assert "Prediction" in schemas and "EmployeeBatch" in schemas
+    # The example is synthetic: typical training values, an id naming nobody, and it scores.
+    train = data().train
+    assert example["Age"] == round(train["Age"].median())
+    assert example["OverTime"] == train["OverTime"].mode().iloc[0]
+    assert example["EmployeeNumber"] == "E-000000"
+    assert client.post("/predict", json=example).status_code == 200
+
+
+def test_the_openapi_example_is_no_row_of_any_dataset(served: tuple) -> None:
+    client, _, _ = served
+    example = client.get("/openapi.json").json()["components"]["schemas"]["EmployeeFeatures"]
+    example = example["examples"][0]
+    d = data()
+    for frame in (d.train, d.test):
+        columns = [c for c in frame.columns if c in example]
+        same = (frame[columns] == pd.Series({c: example[c] for c in columns})).all(axis=1)
+        assert not same.any()
+        assert str(example["EmployeeNumber"]) not in set(d.test["EmployeeNumber"].astype(str))
 
 
 def test_stored_latency_and_ids_are_sane(served: tuple, tmp_path: Path) -> None:
@@ -296,3 +334,16 @@ def test_explain_flag_must_be_a_boolean(served: tuple) -> None:
     assert response.json()["detail"][0]["loc"] == ["query", "explain"]
     plain = client.post("/predict", params={"explain": "false"}, json=ROWS[0]).json()
     assert "factors" not in plain
+
+
+def test_whole_floats_are_scored_and_huge_ids_refused(served: tuple) -> None:
+    client, _, _ = served
+    body = json.dumps({**ROWS[3], "Age": float(ROWS[3]["Age"])})
+    assert ".0" in body
+    as_float = client.post("/predict", content=body)
+    assert as_float.status_code == 200
+    as_int = client.post("/predict", json=ROWS[3]).json()
+    assert as_float.json()["attrition_probability"] == as_int["attrition_probability"]
+    huge = client.post("/predict", json={**ROWS[3], "EmployeeNumber": int("9" * 201)})
+    assert huge.status_code == 422
+    assert huge.json()["detail"][0]["loc"][:2] == ["body", "EmployeeNumber"]

@@ -115,3 +115,24 @@ def test_doctor_reports_unwritable_artifacts(
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "artifact location" in result.output
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://127.0.0.1:{port}", "postgresql://postgres@127.0.0.1:{port}/mlflow"]
+)
+def test_serve_fails_fast_on_an_unreachable_registry(
+    uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(port=port))
+    started = time.perf_counter()
+    result = runner.invoke(app, ["serve", "--port", "1"])
+    assert result.exit_code == 1
+    assert "unreachable" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert time.perf_counter() - started < 15

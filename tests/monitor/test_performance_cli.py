@@ -136,14 +136,16 @@ def test_error_analysis_renders_in_chromium(scene: Scene, same_distribution: pd.
     assert non_white_share(png) > 0.03
 
 
-def test_unmatched_outcomes_warn(scene: Scene, same_distribution: pd.DataFrame) -> None:
+def test_outcomes_that_all_fail_to_match_exit_1(
+    scene: Scene, same_distribution: pd.DataFrame
+) -> None:
     store_predictions(
         scene.predictions_url, same_distribution.head(50), scene.store.uri, scene.store.version
     )
     path = scene.folder / "strangers.csv"
     pd.DataFrame({"employee_id": [10**9], "left": ["yes"], "date": ["2030-01-01"]}).to_csv(path)
     result = invoke("performance", "--outcomes", str(path))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # nothing was measured
     assert "none of the 1 outcomes matched" in result.output
 
 

@@ -140,3 +140,23 @@ def test_openapi_example_is_attached() -> None:
     assert schema["examples"][0]["Age"] == 41
     assert schema["properties"]["OverTime"]["enum"] == ["No", "Yes"]
     assert set(schema["required"]) == set(VALID)
+
+
+def test_whole_numbers_sent_as_floats_are_integers() -> None:
+    schemas = build_request_schemas(SPECS, "EmployeeNumber", max_batch=3)
+    body = b'{"Age": 31.0, "JobLevel": 2.0, "Ratio": 0.5, "OverTime": "Yes"}'
+    employee = schemas.employee.model_validate_json(body)
+    assert (employee.Age, employee.JobLevel) == (31, 2)  # type: ignore[attr-defined]
+    assert type(employee.Age) is int  # type: ignore[attr-defined]
+    assert [e["type"] for e in validate({**VALID, "Age": 31.5})] == ["int_type"]
+    assert [e["type"] for e in validate({**VALID, "Age": 1e300})] == ["int_type"]
+
+
+def test_huge_integers_are_refused_not_coerced() -> None:
+    huge = int("9" * 201)
+    errors = validate({**VALID, "EmployeeNumber": huge})
+    assert errors and errors[0]["loc"][:2] == ["body", "EmployeeNumber"]
+    unbounded = build_request_schemas([FeatureSpec("Count", "integer")], None, max_batch=3)
+    with pytest.raises(ValidationError):
+        unbounded.employee.model_validate_json(b'{"Count": ' + str(huge).encode() + b"}")
+    assert unbounded.employee.model_validate({"Count": 2**63 - 1}).Count == 2**63 - 1  # type: ignore[attr-defined]

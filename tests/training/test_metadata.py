@@ -20,23 +20,54 @@ def learned(low: float, high: float) -> dict[str, Any]:
     [
         (
             pd.Series([1, 2, 3, 4, 2], dtype="int64"),
-            {"type": "integer", "kind": "ordinal", "min": 1.0, "max": 4.0, **learned(1.0, 4.0)},
+            {
+                "type": "integer",
+                "kind": "ordinal",
+                "min": 1.0,
+                "max": 4.0,
+                "typical": 2.0,
+                **learned(1.0, 4.0),
+            },
         ),
         (
             pd.Series([18, 25, 33, 41, 60, 59], dtype="int64"),
-            {"type": "integer", "kind": "numeric", "min": 18.0, "max": 60.0, **learned(13.0, 65.0)},
+            {
+                "type": "integer",
+                "kind": "numeric",
+                "min": 18.0,
+                "max": 60.0,
+                "typical": 37.0,
+                **learned(13.0, 65.0),
+            },
         ),
         (
             pd.Series([1.5, 2.0, None]),
-            {"type": "number", "kind": "numeric", "min": 1.5, "max": 2.0, **learned(1.45, 2.05)},
+            {
+                "type": "number",
+                "kind": "numeric",
+                "min": 1.5,
+                "max": 2.0,
+                "typical": 1.75,
+                **learned(1.45, 2.05),
+            },
         ),
         (
             pd.Series(["Sales", "HR", None, "Sales"]),
-            {"type": "string", "kind": "categorical", "categories": ["HR", "Sales"]},
+            {
+                "type": "string",
+                "kind": "categorical",
+                "categories": ["HR", "Sales"],
+                "typical": "Sales",
+            },
         ),
         (  # booleans are categories, not 0/1 numbers
             pd.Series([True, False, True]),
-            {"type": "string", "kind": "categorical", "categories": ["False", "True"]},
+            {
+                "type": "string",
+                "kind": "categorical",
+                "categories": ["False", "True"],
+                "typical": "True",
+            },
         ),
     ],
 )

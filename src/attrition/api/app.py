@@ -7,6 +7,7 @@ environment; each server process calls it once (uvicorn's factory mode).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -21,8 +22,19 @@ from pydantic.json_schema import models_json_schema
 from attrition.api import hrapp
 from attrition.api.deps import ServingState
 from attrition.api.middleware import ServingMiddleware
-from attrition.api.routers import admin, counterfactuals, health, metrics, model, predictions
+from attrition.api.routers import (
+    admin,
+    counterfactuals,
+    docs,
+    health,
+    metrics,
+    model,
+    predictions,
+)
 from attrition.config import Settings
+from attrition.redact import install_log_redaction
+from attrition.serving.journal import default_directory
+from attrition.serving.lifetime import die_with_parent
 from attrition.serving.manager import ModelManager
 from attrition.serving.metrics import ServingMetrics, multiprocess
 from attrition.serving.model import LoadedModel
@@ -62,9 +74,12 @@ def build_state(
         alias=options.serve_alias,
         max_batch=options.max_batch,
     )
+    store = store or PredictionStore(settings.prediction_store_url)
+    journal_dir = None
+    if options.prediction_journal:
+        journal_dir = options.prediction_journal_dir or default_directory(store.url)
     recorder = PredictionRecorder(
-        store or PredictionStore(settings.prediction_store_url),
-        retention_days=options.prediction_retention_days,
+        store, retention_days=options.prediction_retention_days, journal_dir=journal_dir
     )
 
     def swapped(old: LoadedModel | None, new: LoadedModel) -> None:
@@ -85,7 +100,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServingState = app.state.serving
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
-    state.recorder.start()
+    await run_in_threadpool(state.recorder.start)  # replays journals of killed servers
     if state.manager.current is None:
         await run_in_threadpool(state.manager.refresh)
     state.manager.start_polling(state.options.reload_seconds, state.options.reload_signal)
@@ -138,6 +153,9 @@ def create_app(
     store: PredictionStore | None = None,
 ) -> FastAPI:
     """The prediction API of one server process."""
+    install_log_redaction()
+    if multiprocessing.parent_process() is not None:
+        die_with_parent()  # a worker of `attrition serve`: never outlive the server process
     settings = settings or Settings()
     options = options or ServingOptions()
     # Model downloads happen in a server process: no progress bars in its log.
@@ -148,9 +166,19 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by `routers.docs`, behind the key when one is set
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.serving = state
-    routers = (predictions.router, health.router, model.router, admin.router, metrics.router)
+    routers = (
+        predictions.router,
+        health.router,
+        model.router,
+        admin.router,
+        metrics.router,
+        docs.router,
+    )
     for router in routers:
         app.include_router(router)
     app.include_router(counterfactuals.router)

@@ -81,6 +81,17 @@ async def require_api_key(
 ApiKey = Depends(require_api_key)
 
 
+async def require_api_key_unless_public(
+    state: State, key: Annotated[str | None, Depends(_api_key_header)]
+) -> None:
+    """The key check of the documentation and metrics routes, which a setting can open."""
+    if not state.options.public_docs:
+        check_api_key(state.settings.api_key, key)
+
+
+DocsKey = Depends(require_api_key_unless_public)
+
+
 @dataclass
 class Scoring:
     """What a prediction route needs: the state and the model, the API key already checked."""

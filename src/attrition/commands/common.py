@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from attrition.config import Settings
 from attrition.errors import AttritionError
+from attrition.redact import install_log_redaction, redact_text, redact_url
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -120,7 +121,9 @@ def first_line(exc: BaseException) -> str:
 
 def fail(message: str) -> typer.Exit:
     """Print one line to stderr and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/] {escape(redact_text(message))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code=1)
 
 
@@ -129,6 +132,7 @@ def one_line_errors() -> Iterator[None]:
     """Turn any failure inside a command into one line and exit code 1."""
     from mlflow.exceptions import MlflowException
 
+    install_log_redaction()  # no password in any log line of the command
     try:
         yield
     except typer.Exit:
@@ -211,7 +215,7 @@ def check_reachable(uri: str) -> None:
                 pass
         except Exception as exc:
             raise RegistryError(
-                f"tracking store {make_url(uri).render_as_string(hide_password=True)} is "
+                f"tracking store {redact_url(uri)} is "
                 f"unreachable: {first_line(getattr(exc, 'orig', None) or exc)}"
             ) from None
         finally:
@@ -222,7 +226,9 @@ def check_reachable(uri: str) -> None:
         try:
             httpx.get(uri.rstrip("/") + "/health", timeout=5)
         except httpx.HTTPError as exc:
-            raise RegistryError(f"tracking server {uri} is unreachable: {exc}") from None
+            raise RegistryError(
+                f"tracking server {redact_url(uri)} is unreachable: {exc}"
+            ) from None
 
 
 def registry_client(conf: Settings) -> MlflowClient:

@@ -17,6 +17,7 @@ from attrition.commands.common import (
     out,
 )
 from attrition.config import load_dataset_config
+from attrition.redact import redact_url
 
 if TYPE_CHECKING:
     from attrition.data.keys import Duplicates
@@ -73,7 +74,7 @@ def data_validate(
 
         dataset = load_dataset_config(config)
         frame = load_table(path, table=dataset.table)
-        report = validate_frame(frame, dataset, path)
+        report = validate_frame(frame, dataset, redact_url(path))
         if not report.ok:
             for problem in report.problems:
                 err.print(f"  - {problem}", highlight=False)

@@ -167,6 +167,11 @@ def performance(
         for line in _gap_lines(result.fairness_gaps):
             out.print(line, highlight=False)
         _report(outcome, experiment_name(conf))
+        if result.outcomes and not result.matched:
+            raise fail(
+                f"none of the {result.outcomes:,} outcomes matched a stored prediction: "
+                "nothing was measured (check the id column and the dates)"
+            )
 
 
 def _gap_lines(gaps: list[dict[str, Any]]) -> list[str]:

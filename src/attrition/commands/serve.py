@@ -17,6 +17,7 @@ import typer
 from attrition.commands.common import (
     LogLevel,
     OneLineUsageGroup,
+    check_reachable,
     err,
     fail,
     one_line_errors,
@@ -24,6 +25,7 @@ from attrition.commands.common import (
     registry_client,
     settings,
 )
+from attrition.redact import redact_url
 
 serve_app = typer.Typer(
     cls=OneLineUsageGroup, help="Serve the champion model: HTTP API and batch scoring."
@@ -65,6 +67,9 @@ def serve(
 
         conf = settings()
         options = ServingOptions()
+        if not conf.tracking_uri.startswith("sqlite"):
+            # MLflow would retry an unreachable server for minutes before the API answered.
+            check_reachable(conf.tracking_uri)
         if host not in LOOPBACK and not conf.api_key:
             err.print(
                 "[yellow]warning:[/] binding to a non-loopback address without an API key "
@@ -81,7 +86,7 @@ def serve(
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         out.print(
             f"Prediction API on http://{host}:{port} ({workers} worker(s)): serving "
-            f"{conf.model_name}@{options.serve_alias} from {conf.tracking_uri}; "
+            f"{conf.model_name}@{options.serve_alias} from {redact_url(conf.tracking_uri)}; "
             f"docs at http://{host}:{port}/docs; HR app at http://{host}:{port}/app/ "
             "(Ctrl-C stops it)",
             highlight=False,

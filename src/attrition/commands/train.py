@@ -20,6 +20,7 @@ from attrition.commands.common import (
     settings,
 )
 from attrition.config import load_dataset_config, load_gate_thresholds
+from attrition.redact import redact_url
 
 train_app = typer.Typer()
 
@@ -54,9 +55,11 @@ def train(
     """Train, evaluate and log a model run; register it as a new version."""
     with one_line_errors():
         from attrition.data.load import load_table
+        from attrition.training.preflight import prepare_store
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
+        prepare_store(conf, experiment or conf.experiment)
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
@@ -64,7 +67,7 @@ def train(
 
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
-            frame, source = load_table(data, table=dataset.table), data
+            frame, source = load_table(data, table=dataset.table), redact_url(data)
         from attrition.training.search import DEFAULT_TRIALS
 
         policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +12,7 @@ from typing import Annotated
 import typer
 
 from attrition.commands.common import fail, one_line_errors, out, settings
+from attrition.redact import redact_url
 
 ui_app = typer.Typer()
 
@@ -25,9 +28,9 @@ def ui(
     with one_line_errors():
         import shutil
         import signal
-        import subprocess
 
         from attrition import tracking
+        from attrition.serving.lifetime import parent_death_signal
 
         conf = settings()
         mlflow_bin = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
@@ -46,14 +49,45 @@ def ui(
         root = tracking.local_artifact_root(conf.tracking_uri, conf.artifact_location)
         if root:
             command += ["--default-artifact-root", root]
-        out.print(f"MLflow UI on http://{host}:{port} for {conf.tracking_uri} (Ctrl-C to stop)")
-        # Its own process group: mlflow server starts several workers, stopped together.
-        process = subprocess.Popen(command, start_new_session=True)
+        out.print(
+            f"MLflow UI on http://{host}:{port} for {redact_url(conf.tracking_uri)} "
+            "(Ctrl-C to stop)",
+            highlight=False,
+        )
+        # Its own process group: mlflow server starts several workers, stopped together,
+        # whether this command is interrupted, terminated or hung up on; if it is killed
+        # outright, the kernel still stops the server's main process (Linux).
+        process = subprocess.Popen(command, start_new_session=True, preexec_fn=parent_death_signal)
+
+        def stop(signum: int, _frame: object) -> None:
+            raise _Stopped(signum)
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, stop)
         try:
             code = process.wait()
-        except KeyboardInterrupt:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
+        except (KeyboardInterrupt, _Stopped):
+            stop_group(process)
             code = 0
         if code:
             raise fail(f"mlflow server exited with code {code}")
+
+
+class _Stopped(Exception):
+    """This command got SIGTERM or SIGHUP."""
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """SIGTERM to the child's whole process group; SIGKILL to what is left after `timeout_s`."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout_s)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that ignored SIGTERM
+    process.wait()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from attrition.errors import DataError
+from attrition.redact import redact_url
 
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle")
 
@@ -57,7 +58,7 @@ def _load_file(path: Path) -> pd.DataFrame:
 def _load_sql(url: str, table: str | None) -> pd.DataFrame:
     import sqlalchemy as sa
 
-    shown = _redacted(url)
+    shown = redact_url(url)
     if not table:
         raise DataError(f"{shown}: name the table, e.g. '{shown}#employees'")
     try:
@@ -77,17 +78,10 @@ def _load_sql(url: str, table: str | None) -> pd.DataFrame:
         engine.dispose()
     if frame.empty:
         raise DataError(f"{shown}#{table}: no data rows")
+    # SQLAlchemy names columns with `quoted_name`, a str subclass that scikit-learn does not
+    # take for feature names: plain strings, as a file gives.
+    frame.columns = [str(name) for name in frame.columns]
     return frame
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, safe to print."""
-    try:
-        import sqlalchemy as sa
-
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
 
 
 def _first_line(exc: BaseException) -> str:

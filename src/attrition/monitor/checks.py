@@ -18,6 +18,7 @@ import pandas as pd
 from attrition.config import Settings
 from attrition.errors import DataError
 from attrition.monitor.reference import Reference, load_model, load_reference, resolve_version
+from attrition.redact import redact_url
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -92,7 +93,7 @@ def current_rows(
     if rows.empty:
         when = f" since {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
         raise DataError(
-            f"no predictions stored{when} in {settings.prediction_store_url} "
+            f"no predictions stored{when} in {redact_url(settings.prediction_store_url)} "
             "(nothing to check; pass --current FILE to check a file)"
         )
     return from_store(rows, champion.reference, champion.model, since, until)
@@ -263,7 +264,8 @@ def performance(
     inputs = performance_inputs(settings, champion, outcomes, until)
     if inputs["predictions"].empty:
         raise DataError(
-            f"no predictions stored in {settings.prediction_store_url}: nothing to join outcomes to"
+            f"no predictions stored in {redact_url(settings.prediction_store_url)}: "
+            "nothing to join outcomes to"
         )
     rules = config.performance
     result = assess_performance(

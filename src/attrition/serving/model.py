@@ -192,11 +192,13 @@ def _download_parquet(
 
 
 def _example_row(specs: Sequence[FeatureSpec]) -> dict[str, Any]:
-    """A plausible employee built from the specs alone (mid-range values, first category)."""
+    """A synthetic employee from the specs alone, never a data row: each field's typical
+    training value (median, most frequent category), else mid-range or the first category."""
     row: dict[str, Any] = {}
     for spec in specs:
         if spec.categories:
-            row[spec.name] = spec.categories[0]
+            typical = spec.typical if spec.typical in spec.categories else None
+            row[spec.name] = typical or spec.categories[0]
         elif spec.type == "string":
             row[spec.name] = "missing"
         elif spec.type == "boolean":
@@ -204,9 +206,13 @@ def _example_row(specs: Sequence[FeatureSpec]) -> dict[str, Any]:
         else:
             low = spec.seen_min if spec.seen_min is not None else 0.0
             high = spec.seen_max if spec.seen_max is not None else low
-            mid = (low + high) / 2
-            row[spec.name] = round(mid) if spec.type == "integer" else mid
+            value = spec.typical if isinstance(spec.typical, float) else (low + high) / 2
+            value = min(max(value, low), high)
+            row[spec.name] = round(value) if spec.type == "integer" else value
     return row
+
+
+EXAMPLE_ID = "E-000000"  # an id that names nobody
 
 
 def _plain(value: Any) -> Any:
@@ -340,10 +346,9 @@ def prepare_loaded(
         if not bands:
             bands = {"low": 0.0, "medium": threshold / 2, "high": threshold}
         id_column = metadata.get("id_column")
-        example_rows = _smoke_rows(reference, columns, specs).head(1)
-        example = {str(c): _plain(v) for c, v in example_rows.iloc[0].items()}
-        if id_column and reference is not None and id_column in reference.columns:
-            example = {id_column: _plain(reference[id_column].iloc[0]), **example}
+        example = _example_row(specs)
+        if id_column and id_column not in example:
+            example = {id_column: EXAMPLE_ID, **example}
         declared = DeclaredColumns.from_metadata(metadata, columns, id_column)
         schemas = build_request_schemas(specs, id_column, max_batch, example, declared)
     except ModelLoadError:

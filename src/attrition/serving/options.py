@@ -28,6 +28,21 @@ class ServingOptions(BaseSettings):
     prediction_retention_days: int | None = Field(
         default=365, ge=0, description="Purge stored predictions older than this (None: keep)."
     )
+    prediction_journal: bool = Field(
+        default=True,
+        description="Journal each prediction on local disk before answering, so none is lost "
+        "if the server is killed (off: faster by one fdatasync, lossy on a crash).",
+    )
+    prediction_journal_dir: Path | None = Field(
+        default=None,
+        description="Where the journal lives (default: beside a SQLite store, else "
+        "./prediction-journal).",
+    )
+    public_docs: bool = Field(
+        default=False,
+        description="With an API key set, leave /docs, /redoc, /openapi.json and /metrics "
+        "open (otherwise they need the key like every route but /health and /ready).",
+    )
     max_upload_bytes: int = Field(
         default=50_000_000, ge=1024, description="Largest file accepted by the HR app's upload."
     )

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 COLUMNS = (
     "id",
@@ -78,6 +78,8 @@ predictions = sa.Table(
     sa.Column("features", sa.Text, nullable=False),
     sa.Column("sensitive", sa.Text, nullable=True),
 )
+# One row per answered request: replaying a journal after a crash never stores one twice.
+request_id_index = sa.Index("ux_predictions_request_id", predictions.c.request_id, unique=True)
 
 # Published populations for the HR app: one row per batch, its scored rows as Parquet bytes.
 population_batches = sa.Table(
@@ -206,6 +208,14 @@ class PredictionStore:
             tables = (predictions.name, population_batches.name)
             if not all(sa.inspect(self.engine).has_table(name) for name in tables):
                 raise
+        try:  # stores made before the index existed get it now
+            request_id_index.create(self.engine, checkfirst=True)
+        except SQLAlchemyError:
+            if not any(
+                ix["name"] == request_id_index.name
+                for ix in sa.inspect(self.engine).get_indexes(predictions.name)
+            ):
+                raise
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
@@ -236,6 +246,32 @@ class PredictionStore:
         with self.engine.begin() as conn:
             conn.execute(predictions.insert(), rows)
         return len(rows)
+
+    def write_new(self, records: Iterable[PredictionRecord]) -> int:
+        """Insert the records whose `request_id` is not stored yet; returns how many were new."""
+        rows = {record.request_id: record.row() for record in records}
+        if not rows:
+            return 0
+        column = predictions.c.request_id
+        with self.engine.begin() as conn:
+            present = set(conn.execute(sa.select(column).where(column.in_(list(rows)))).scalars())
+            fresh = [row for key, row in rows.items() if key not in present]
+            if not fresh:
+                return 0
+            try:
+                with conn.begin_nested():
+                    conn.execute(predictions.insert(), fresh)
+                return len(fresh)
+            except IntegrityError:  # another process stored some meanwhile: one by one
+                added = 0
+                for row in fresh:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(predictions.insert(), [row])
+                        added += 1
+                    except IntegrityError:
+                        continue
+                return added
 
     def read(
         self,

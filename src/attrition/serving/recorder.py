@@ -1,10 +1,13 @@
 """Writes served predictions to the prediction store from a background thread.
 
-Request handlers only put a record on an in-memory queue (no I/O on the event
-loop). One writer thread drains it in batches, one transaction per batch, and
+With a journal directory, a request's records are first made durable in the
+process's journal (`attrition.serving.journal`, group commit) and only then
+answered; without one, handlers only put records on an in-memory queue. One
+writer thread drains the queue in batches, one transaction per batch, and
 retries when the database is unavailable. `close` writes everything still
 queued; records that cannot be written even then are spilled to a JSON-lines
-file and logged, never silently dropped.
+file and logged, never silently dropped. At start, journals left by crashed
+server processes are replayed into the store.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import os
 import queue
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
+from attrition.serving.journal import Journal, replay
 from attrition.serving.prediction_store import PredictionRecord, PredictionStore
 
 log = logging.getLogger("attrition.serving")
@@ -35,6 +40,8 @@ class PredictionRecorder:
             prediction reaches the store at most about this much later).
         retention_days: purge older predictions at start and every six hours (None: keep).
         spill_dir: where unwritable records land at shutdown.
+        journal_dir: where the crash journal lives (None: no journal; a crash loses
+            what was answered but not yet written).
     """
 
     def __init__(
@@ -45,14 +52,18 @@ class PredictionRecorder:
         linger_s: float = 0.2,
         retention_days: int | None = None,
         spill_dir: Path | None = None,
+        journal_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
         self.linger_s = linger_s
         self.retention_days = retention_days
         self.spill_dir = spill_dir or Path.cwd()
+        self.journal_dir = journal_dir
+        self.journal: Journal | None = None
         self.failures = 0
-        self._queue: queue.SimpleQueue[PredictionRecord] = queue.SimpleQueue()
+        # Each record with its journal segment (None: not journaled).
+        self._queue: queue.SimpleQueue[tuple[PredictionRecord, int | None]] = queue.SimpleQueue()
         self._submitted = 0
         self._written = 0
         self._done = threading.Condition()
@@ -66,7 +77,11 @@ class PredictionRecorder:
         return self._submitted - self._written
 
     def start(self) -> None:
-        """Start the writer thread."""
+        """Replay the journals of stopped servers, open this one's, start the writer thread."""
+        if self.journal_dir is not None and self.journal is None:
+            replay(self.journal_dir, self.store)
+            self.journal = Journal(self.journal_dir, self._journaled)
+            self.journal.open()
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, name="attrition-prediction-writer", daemon=True
@@ -74,9 +89,24 @@ class PredictionRecorder:
             self._thread.start()
 
     def record(self, record: PredictionRecord) -> None:
-        """Queue one record (thread-safe, never blocks)."""
+        """Queue one record (thread-safe, never blocks; lost if the process is killed)."""
         self._submitted += 1
-        self._queue.put(record)
+        self._queue.put((record, None))
+
+    async def record_durably(self, records: list[PredictionRecord]) -> None:
+        """Return once `records` survive a crash of this process (journaled), then store them.
+
+        Raises `JournalError` when they cannot be journaled. Without a journal, queues them.
+        """
+        if self.journal is None:
+            self.record_many(records)
+            return
+        await self.journal.append(records)
+
+    def _journaled(self, records: list[PredictionRecord], segment: int) -> None:
+        self._submitted += len(records)
+        for record in records:
+            self._queue.put((record, segment))
 
     def record_many(self, records: list[PredictionRecord]) -> None:
         """Queue several records."""
@@ -96,18 +126,24 @@ class PredictionRecorder:
         return True
 
     def close(self, timeout_s: float = 60.0) -> None:
-        """Write everything queued, then stop the writer."""
+        """Write everything queued, then stop the writer (and remove the journal, all stored)."""
         if self._thread is None:
             return
+        if self.journal is not None:
+            self.journal.stop()  # nothing more arrives
         self._closing.set()
         self._thread.join(timeout=timeout_s)
-        if self._thread.is_alive():
+        finished = not self._thread.is_alive()
+        if not finished:
             log.error("prediction writer did not finish in %.0f s", timeout_s)
         self._thread = None
+        if self.journal is not None and finished:
+            self.journal.close(remove=True)
+            self.journal = None
         self.store.dispose()
 
-    def _drain(self) -> list[PredictionRecord]:
-        records: list[PredictionRecord] = []
+    def _drain(self) -> list[tuple[PredictionRecord, int | None]]:
+        records: list[tuple[PredictionRecord, int | None]] = []
         while True:
             try:
                 records.append(self._queue.get_nowait())
@@ -122,7 +158,10 @@ class PredictionRecorder:
             closing = self._closing.wait(self.linger_s)
             records = self._drain()
             for start in range(0, len(records), self.batch_size):
-                self._write(records[start : start + self.batch_size], final=closing)
+                chunk = records[start : start + self.batch_size]
+                self._write([record for record, _ in chunk], final=closing)
+                if self.journal is not None:
+                    self.journal.stored(Counter(seg for _, seg in chunk if seg is not None))
             if closing and self._queue.empty():
                 return
             self._maybe_purge()

@@ -43,6 +43,7 @@ class FeatureSpec:
     seen_max: float | None = None
     minimum: float | None = None
     maximum: float | None = None
+    typical: float | str | None = None  # median or most frequent category in training
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
@@ -92,6 +93,7 @@ def specs_from_metadata(features: Sequence[Mapping[str, Any]]) -> list[FeatureSp
                 seen_max=_finite(item.get("max")),
                 minimum=_finite(item.get("minimum")),
                 maximum=_finite(item.get("maximum")),
+                typical=_typical(item.get("typical")),
             )
         )
     return specs
@@ -117,12 +119,28 @@ def specs_from_signature(inputs: Sequence[Mapping[str, Any]]) -> list[FeatureSpe
     ]
 
 
+def _typical(value: Any) -> float | str | None:
+    return value if isinstance(value, str) else _finite(value)
+
+
 def _finite(value: Any) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what a stored or scored integer can hold
+_EXACT_FLOAT = 2**53  # integers beyond this are not exact as floats
+
+
+def _integral(value: Any) -> Any:
+    """`31.0` for an integer field is 31 (JSON writers often send whole numbers so);
+    `31.5`, strings and booleans are left for the strict check to refuse."""
+    if type(value) is float and value.is_integer() and abs(value) <= _EXACT_FLOAT:
+        return int(value)
+    return value
 
 
 def _annotation(spec: FeatureSpec) -> Any:
@@ -135,8 +153,10 @@ def _annotation(spec: FeatureSpec) -> Any:
         return Annotated[bool, Field(strict=True)]
     if spec.type == "integer":
         if low is None or high is None:
-            return Annotated[int, Field(strict=True)]
-        return Annotated[int, Field(strict=True, ge=int(low), le=int(high))]
+            low, high = INT64_MIN, INT64_MAX
+        return Annotated[
+            int, BeforeValidator(_integral), Field(strict=True, ge=int(low), le=int(high))
+        ]
     if low is None or high is None:
         return Annotated[float, Field(strict=True, allow_inf_nan=False)]
     return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
@@ -225,7 +245,9 @@ def build_request_schemas(
     fields: dict[str, Any] = {}
     if id_column and id_column not in {s.name for s in specs}:
         fields[id_column] = (
-            int | Annotated[str, Field(max_length=200)] | None,
+            Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
+            | Annotated[str, Field(max_length=200)]
+            | None,
             Field(default=None, description="The employee's id; echoed back, not scored."),
         )
     for spec in specs:

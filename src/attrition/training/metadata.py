@@ -50,6 +50,7 @@ def feature_schema(
                 "kind": kind,
                 "min": seen[0],
                 "max": seen[1],
+                "typical": float(column.median()),
             }
             if stated is not None:
                 entry.update(minimum=float(stated[0]), maximum=float(stated[1]))
@@ -59,9 +60,17 @@ def feature_schema(
                 entry.update(minimum=low, maximum=high, range_from="training data")
             schema.append(entry)
         else:
-            categories = sorted(column.dropna().astype(str).unique().tolist())
+            values = column.dropna().astype(str)
+            categories = sorted(values.unique().tolist())
+            typical = str(values.mode().iloc[0]) if len(values) else None
             schema.append(
-                {"name": name, "type": "string", "kind": "categorical", "categories": categories}
+                {
+                    "name": name,
+                    "type": "string",
+                    "kind": "categorical",
+                    "categories": categories,
+                    "typical": typical,
+                }
             )
     return schema
 

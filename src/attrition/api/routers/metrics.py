@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from attrition.api.deps import State
+from attrition.api.deps import DocsKey, State
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], dependencies=[DocsKey])
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

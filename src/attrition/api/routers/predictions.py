@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from attrition.api.deps import API_KEY_SECURITY, scoring
+from attrition.serving.journal import JournalError
 from attrition.serving.model import LoadedModel
 from attrition.serving.prediction_store import PredictionRecord
 from attrition.serving.schemas import Prediction, PredictionBatch, error_details
@@ -42,6 +43,7 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},
     413: {"description": "Request body too large"},
+    415: {"description": "The body is not sent as application/json"},
     422: {"description": "Invalid employee data; `detail` names each bad field"},
     503: {"description": "No model loaded yet"},
 }
@@ -58,6 +60,18 @@ def _openapi(schema: str) -> dict[str, Any]:
 
 def _invalid(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> Response:
     return JSONResponse({"detail": error_details(exc, prefix)}, status_code=422)
+
+
+def _not_json(request: Request) -> Response | None:
+    """415 unless the body is declared JSON: a browser's cross-site form or `text/plain` POST
+    (sent without a preflight) must not reach the prediction store."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
+        return None
+    return JSONResponse(
+        {"detail": "send the body as JSON with 'Content-Type: application/json'"},
+        status_code=415,
+    )
 
 
 def _explain(request: Request) -> bool | Response:
@@ -121,7 +135,7 @@ async def predict(request: Request) -> Response:
     started = time.perf_counter()
     context = await scoring(request)
     model, state = context.model, context.state
-    explain = _explain(request)
+    explain = _not_json(request) or _explain(request)
     if isinstance(explain, Response):
         return explain
     body = await request.body()
@@ -135,7 +149,10 @@ async def predict(request: Request) -> Response:
         factors = await run_in_threadpool(model.explain, model.frame([row]))
         answer["factors"] = factors[0]
     latency_ms = (time.perf_counter() - started) * 1000
-    state.recorder.record(_record(model, answer, row, latency_ms))
+    try:
+        await state.recorder.record_durably([_record(model, answer, row, latency_ms)])
+    except JournalError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
     state.metrics.predictions.labels(answer["risk_band"], model.info.version).inc()
     return Response(json.dumps(answer), media_type="application/json")
 
@@ -152,7 +169,7 @@ async def predict_batch(request: Request) -> Response:
     started = time.perf_counter()
     context = await scoring(request)
     model, state = context.model, context.state
-    explain = _explain(request)
+    explain = _not_json(request) or _explain(request)
     if isinstance(explain, Response):
         return explain
     body = await request.body()
@@ -172,9 +189,13 @@ async def predict_batch(request: Request) -> Response:
         for answer, row_factors in zip(answers, factors, strict=True):
             answer["factors"] = row_factors
     latency_ms = (time.perf_counter() - started) * 1000 / len(rows)
+    records = [_record(model, a, row, latency_ms) for row, a in zip(rows, answers, strict=True)]
+    try:
+        await state.recorder.record_durably(records)
+    except JournalError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
     counter = state.metrics.predictions
-    for row, answer in zip(rows, answers, strict=True):
-        state.recorder.record(_record(model, answer, row, latency_ms))
+    for answer in answers:
         counter.labels(answer["risk_band"], model.info.version).inc()
     payload = {"model_version": model.info.version, "predictions": answers}
     return Response(json.dumps(payload), media_type="application/json")
