@@ -77,6 +77,7 @@ class ModelCard:
     fairness: dict[str, Any] = field(default_factory=dict)
     top_features: list[str] = field(default_factory=list)
     drift_summary: dict[str, Any] = field(default_factory=dict)
+    semver: str = ""
 
 
 def render_model_card(card: ModelCard) -> str:

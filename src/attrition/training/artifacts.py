@@ -174,7 +174,7 @@ def test_fairness(facts: RunFacts) -> FairnessAssessment:
     )
 
 
-def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> str:
+def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str, semver: str = "") -> str:
     """The model card, written once the run id and registered version are known."""
     drift = json.loads(bundle.files["metrics.json"]).get("train_test_drift", {})
     card = ModelCard(
@@ -199,6 +199,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         fairness=bundle.fairness.to_dict() if bundle.fairness else {},
         top_features=bundle.top_features,
         drift_summary=drift,
+        semver=semver,
     )
     return render_model_card(card)
 

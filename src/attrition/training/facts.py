@@ -34,6 +34,11 @@ class TrainOptions:
     experiment: str = "employee_attrition"
     mitigate: str | None = None
     profile: bool = True
+    log_trials: bool = False
+    note: str | None = None
+    addresses: str | None = None
+    purpose: str | None = None
+    user: str | None = None
 
 
 @dataclass(frozen=True)
