@@ -148,7 +148,7 @@ def metric_deltas(
     current: Run | None,
     frames: tuple[pd.DataFrame | None, pd.DataFrame | None],
 ) -> list[MetricDelta]:
-    """Test-metric changes from `previous` to `current`, with intervals when both have predictions."""
+    """Test-metric changes from `previous` to `current`; intervals when both have predictions."""
     if previous is None or current is None:
         return []
     old_frame, new_frame = frames
