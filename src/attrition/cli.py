@@ -14,6 +14,7 @@ import typer
 from attrition.commands.common import OneLineUsageGroup
 from attrition.commands.data import data_app
 from attrition.commands.doctor import doctor_app
+from attrition.commands.maintenance import maintenance_app
 from attrition.commands.models import models_app
 from attrition.commands.monitor import monitor_app
 from attrition.commands.review import review_app
@@ -35,6 +36,7 @@ for commands in (train_app, review_app, serve_app, doctor_app, ui_app):
 models_app.registered_commands.extend(versions_app.registered_commands)
 app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
 app.add_typer(monitor_app, name="monitor", help="Drift, realised performance, the scheduled job.")
+app.add_typer(maintenance_app, name="maintenance", help="Store status, gc, archives, indexes.")
 
 
 def main() -> None:
