@@ -17,6 +17,7 @@ from attrition.registry.ab import ab_compare
 from attrition.registry.audit import AuditEvent, append_event, event_for, store_gate_report
 from attrition.registry.gates import GateReport, GateResult, build_report, staging_gates, utc_now
 from attrition.registry.lock import registry_lock
+from attrition.registry.notes import record_reasons
 from attrition.registry.production_gates import (
     ab_gate,
     reference_gate,
@@ -294,6 +295,7 @@ def record_review(
         review = {"": verdict, ".reason": reason, ".actor": actor, ".at": at}
         for suffix, value in review.items():
             client.set_model_version_tag(name, num(mv), REVIEW_TAG + suffix, value)
+        record_reasons(client, name, num(mv), reason)
         append_event(
             client,
             AuditEvent(

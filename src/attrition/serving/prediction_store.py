@@ -28,6 +28,7 @@ COLUMNS = (
     "created_at",
     "model_name",
     "model_version",
+    "model_semver",
     "employee_id",
     "probability",
     "decision",
@@ -67,6 +68,7 @@ predictions = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("model_name", sa.String(200), nullable=False),
     sa.Column("model_version", sa.String(50), nullable=False, index=True),
+    sa.Column("model_semver", sa.String(50), nullable=True),
     sa.Column("employee_id", sa.String(200), nullable=True),
     sa.Column("probability", sa.Float, nullable=False),
     sa.Column("decision", sa.Integer, nullable=False),
@@ -116,6 +118,7 @@ class PredictionRecord:
     risk_band: str
     latency_ms: float
     features: Mapping[str, Any]
+    model_semver: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -126,6 +129,7 @@ class PredictionRecord:
             "created_at": self.created_at,
             "model_name": self.model_name,
             "model_version": self.model_version,
+            "model_semver": self.model_semver,
             "employee_id": None if self.employee_id is None else str(self.employee_id),
             "probability": float(self.probability),
             "decision": int(self.decision),
@@ -135,6 +139,19 @@ class PredictionRecord:
                 {k: _finite(v) for k, v in self.features.items()}, default=_plain, allow_nan=False
             ),
         }
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add nullable columns introduced after a store was created (`model_semver`)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns(predictions.name)}
+    if "model_semver" not in present:
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN model_semver VARCHAR(50)")
+        except SQLAlchemyError:
+            present = {c["name"] for c in sa.inspect(engine).get_columns(predictions.name)}
+            if "model_semver" not in present:  # not another process adding it meanwhile
+                raise
 
 
 def _finite(value: Any) -> Any:
@@ -194,6 +211,7 @@ class PredictionStore:
             tables = (predictions.name, population_batches.name)
             if not all(sa.inspect(self.engine).has_table(name) for name in tables):
                 raise
+        _add_missing_columns(self.engine)
 
     def write_many(self, records: Iterable[PredictionRecord]) -> int:
         """Insert records in one transaction; returns how many were written."""

@@ -86,6 +86,7 @@ def _answer(
         "decision": scored.decision,
         "risk_band": scored.risk_band,
         "model_version": model.info.version,
+        "model_semver": model.info.semver,
         "request_id": request_id,
     }
 
@@ -97,6 +98,7 @@ def _record(
     return PredictionRecord(
         model_name=model.info.name,
         model_version=model.info.version,
+        model_semver=model.info.semver,
         employee_id=None if employee_id is None else str(employee_id),
         probability=answer["attrition_probability"],
         decision=int(answer["decision"]),
@@ -175,5 +177,9 @@ async def predict_batch(request: Request) -> Response:
     for row, answer in zip(rows, answers, strict=True):
         state.recorder.record(_record(model, answer, row, latency_ms))
         counter.labels(answer["risk_band"], model.info.version).inc()
-    payload = {"model_version": model.info.version, "predictions": answers}
+    payload = {
+        "model_version": model.info.version,
+        "model_semver": model.info.semver,
+        "predictions": answers,
+    }
     return Response(json.dumps(payload), media_type="application/json")
