@@ -38,7 +38,7 @@ def _category(text: str) -> tuple[str, str]:
         return key, rest.strip()
     lowered = text.lower()
     for category, words in CATEGORIES.items():
-        if any(word in lowered for word in words):
+        if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in words):
             return category, text.strip()
     return "other", text.strip()
 

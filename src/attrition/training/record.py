@@ -129,7 +129,11 @@ def record_run(
                 settings.model_name, version, "attrition.data_hash", facts.data_hash
             )
             bump = version_semver(
-                client, settings.model_name, version, run_id, bundle.files["model_metadata.json"]
+                client,
+                settings.model_name,
+                version,
+                run_id,
+                bundle.files.get("model_metadata.json", "{}"),
             )
             link_version(
                 client,
