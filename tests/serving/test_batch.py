@@ -69,6 +69,7 @@ def test_scores_equal_the_model_in_any_chunking(
         "decision",
         "risk_band",
         "model_version",
+        "model_semver",
     ]
     np.testing.assert_allclose(scores["attrition_probability"], expected_scores(frame), atol=1e-9)
     assert scores["EmployeeNumber"].astype(int).tolist() == frame["EmployeeNumber"].tolist()

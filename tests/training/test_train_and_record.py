@@ -209,7 +209,7 @@ def test_a_failure_after_registration_leaves_no_version(
             facts,
             Bundle(files={"metrics.json": "{}"}, metrics={"dq_missing_rate": 0.0}),
             Settings(),
-            TrainOptions(trials=1, seed=5, experiment="record-tests"),
+            TrainOptions(trials=1, seed=5, experiment="record-tests", log_trials=True),
             progress=lambda message, _: messages.append(message),
             times={},
         )

@@ -115,11 +115,20 @@ def list_models() -> None:
         for model in models:
             table = _table(
                 model.name,
-                ("version", "stage", "aliases", "created (UTC)", "run id", "test ROC AUC"),
+                (
+                    "version",
+                    "semver",
+                    "stage",
+                    "aliases",
+                    "created (UTC)",
+                    "run id",
+                    "test ROC AUC",
+                ),
             )
             for row in version_rows(client, model.name):
                 table.add_row(
                     row.version,
+                    row.tags.get("semver", ""),
                     row.stage,
                     ", ".join(row.aliases),
                     _when(row.created),
@@ -134,11 +143,21 @@ def _versions_table(overview: ModelOverview) -> Table:
 
     table = _table(
         f"{overview.name}: versions",
-        ("version", "stage", "aliases", "created (UTC)", "test ROC AUC", "review", "run id"),
+        (
+            "version",
+            "semver",
+            "stage",
+            "aliases",
+            "created (UTC)",
+            "test ROC AUC",
+            "review",
+            "run id",
+        ),
     )
     for row in overview.versions:
         table.add_row(
             row.version,
+            row.tags.get("semver", ""),
             row.stage,
             ", ".join(row.aliases),
             _when(row.created),
@@ -220,6 +239,9 @@ def transition_stage(
             "one declared at training and the gates file's.",
         ),
     ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note for the version's changelog.")
+    ] = None,
 ) -> None:
     """Move a version to a stage through its quality gates; refused if any gate fails."""
     with one_line_errors():
@@ -232,6 +254,10 @@ def transition_stage(
         thresholds = load_gate_thresholds(conf.gates_config)
         client = registry_client(conf)
         name = model_name or conf.model_name
+        if note:
+            from attrition.registry.notes import add_note
+
+            add_note(client, name, version, note, current_actor(), f"transition to {target}")
         try:
             report = transition(
                 client,

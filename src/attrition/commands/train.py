@@ -14,9 +14,11 @@ from attrition.commands.common import (
     Mitigation,
     ModelFamily,
     PolicyName,
+    current_actor,
     one_line_errors,
     out,
     progress_bar,
+    registry_client,
     settings,
 )
 from attrition.config import load_dataset_config, load_gate_thresholds
@@ -51,6 +53,16 @@ def train(
     no_profile: Annotated[
         bool, typer.Option("--no-profile", help="Skip the data profile.")
     ] = False,
+    log_trials: Annotated[
+        bool, typer.Option("--log-trials", help="Also log each search trial as a nested run.")
+    ] = False,
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note for the changelog of the new version.")
+    ] = None,
+    addresses: Annotated[
+        str | None,
+        typer.Option("--addresses", help="The rejected version this training answers."),
+    ] = None,
 ) -> None:
     """Train, evaluate and log a model run; register it as a new version."""
     with one_line_errors():
@@ -60,6 +72,10 @@ def train(
 
         conf = settings()
         prepare_store(conf, experiment or conf.experiment)
+        if addresses:
+            from attrition.registry.versions import get_version
+
+            get_version(registry_client(conf), conf.model_name, addresses)  # fail before training
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
@@ -81,6 +97,10 @@ def train(
             model_family=model_family.value,
             fairness_policy=policy,
             policy_chosen_by=chosen_by,
+            log_trials=log_trials,
+            note=note,
+            addresses=addresses,
+            user=current_actor(),
         )
         with progress_bar() as update:
             outcome = run_training(frame, source, dataset, thresholds, conf, options, update)

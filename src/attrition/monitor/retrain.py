@@ -77,6 +77,7 @@ def retrain(
         seed=config.retrain.seed,
         experiment=settings.experiment,
         profile=config.retrain.profile,
+        purpose="retrain",
     )
     outcome = run_training(frame, data, dataset, thresholds, settings, options, progress)
     client = client_for(settings.tracking_uri)

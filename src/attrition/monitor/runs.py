@@ -112,6 +112,7 @@ def monitoring_run(
             MODEL_TAG: model_name,
             VERSION_TAG: str(version),
             KIND_TAG: kind,
+            "attrition.purpose": "monitor",
             "mlflow.user": user,
             **dict(tags or {}),
         },

@@ -23,6 +23,7 @@ from attrition.registry.evidence import (
 )
 from attrition.registry.gates import GateReport, GateResult, build_report, utc_now
 from attrition.registry.lock import registry_lock
+from attrition.registry.notes import record_reasons
 from attrition.registry.production_gates import (
     ab_gate,
     reference_gate,
@@ -321,6 +322,7 @@ def record_review(
         review = {"": verdict, ".reason": reason, ".actor": actor, ".at": at}
         for suffix, value in review.items():
             client.set_model_version_tag(name, num(mv), REVIEW_TAG + suffix, value)
+        record_reasons(client, name, num(mv), reason)
         append_event(
             client,
             AuditEvent(

@@ -84,6 +84,7 @@ class ModelCard:
     frontier: dict[str, Any] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
     duplicates: dict[str, Any] = field(default_factory=dict)
+    semver: str = ""
 
 
 def render_model_card(card: ModelCard) -> str:

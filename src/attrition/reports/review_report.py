@@ -12,7 +12,12 @@ from typing import Any
 
 from attrition.registry.compare import artifact_href
 from attrition.registry.gates import GateResult
-from attrition.registry.review import EXPLANATION_IMAGES, PERFORMANCE_IMAGES, ReviewFacts
+from attrition.registry.notes import addresses_of, reasons_of
+from attrition.registry.review import (
+    EXPLANATION_IMAGES,
+    PERFORMANCE_IMAGES,
+    ReviewFacts,
+)
 from attrition.registry.versions import REVIEW_TAG
 from attrition.reports.format import number, png_aspect, stamp
 from attrition.reports.render import Footer, render
@@ -152,6 +157,7 @@ def _initial(facts: ReviewFacts) -> dict[str, Any]:
     items = [
         ("model name", facts.model_name),
         ("version", facts.version),
+        ("semantic version", facts.version_tags.get("semver")),
         ("current stage", facts.stage),
         ("aliases", ", ".join(facts.aliases) or None),
         ("registered (created)", _when(facts.created) or None),
@@ -168,6 +174,9 @@ def _initial(facts: ReviewFacts) -> dict[str, Any]:
         ),
         ("decision threshold", _num(facts.metrics.get("threshold")) or None),
     ]
+    answers = addresses_of(facts.version_tags)
+    if answers:
+        items.append(("addresses", _addresses_text(answers)))
     notes = []
     absent = [k for k, v in items if not v and k != "aliases"]
     if absent:
@@ -263,6 +272,14 @@ def _documentation(facts: ReviewFacts) -> dict[str, Any]:
     }
 
 
+def _addresses_text(answers: dict[str, Any]) -> str:
+    """`version 3, rejected for: [fairness] parity gap; [performance] recall too low`."""
+    reasons = "; ".join(
+        f"[{r.get('category', 'other')}] {r.get('text', '')}" for r in answers["reasons"]
+    )
+    return f"version {answers['version']}, rejected for: {reasons or 'no recorded reasons'}"
+
+
 def _decision(facts: ReviewFacts) -> dict[str, Any]:
     tags = facts.version_tags
     review = None
@@ -270,6 +287,10 @@ def _decision(facts: ReviewFacts) -> dict[str, Any]:
         review = [
             ("decision", facts.decision),
             ("reason", tags.get(REVIEW_TAG + ".reason", "")),
+            (
+                "reason items",
+                "; ".join(f"[{r['category']}] {r['text']}" for r in reasons_of(tags)),
+            ),
             ("by", tags.get(REVIEW_TAG + ".actor", "")),
             ("when", _when(tags.get(REVIEW_TAG + ".at"))),
         ]

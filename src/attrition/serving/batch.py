@@ -281,6 +281,7 @@ def score_frame(model: LoadedModel, inputs: pd.DataFrame, explain: bool = False)
             "decision": (probabilities >= model.threshold).astype(np.int8),
             "risk_band": model.bands_of(probabilities),
             "model_version": model.info.version,
+            "model_semver": model.info.semver or "",
         },
         index=inputs.index,
     )
@@ -336,7 +337,7 @@ def score_file(
     """Score every valid row of `input_path` into `output_path`; bad rows go to the rejects file.
 
     The output holds the id column (when the input has it, else `row`),
-    `attrition_probability`, `decision`, `risk_band` and `model_version`, plus
+    `attrition_probability`, `decision`, `risk_band`, `model_version` and `model_semver`, plus
     the top factors with `explain`.
     """
     if chunk_rows < 1:

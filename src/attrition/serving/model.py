@@ -54,6 +54,7 @@ class VersionInfo:
     alias: str | None = None
     stage: str | None = None
     run_id: str | None = None
+    semver: str | None = None
 
 
 class FastProba:
@@ -300,7 +301,14 @@ def load_version(
         raise ModelLoadError(f"version {version} could not be loaded: {_one_line(exc)}") from exc
     return prepare_loaded(
         model,
-        VersionInfo(name, str(version), alias, getattr(mv, "current_stage", None), run_id),
+        VersionInfo(
+            name,
+            str(version),
+            alias,
+            getattr(mv, "current_stage", None),
+            run_id,
+            (mv.tags or {}).get("semver"),
+        ),
         metadata,
         signature,
         reference,

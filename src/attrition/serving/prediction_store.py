@@ -30,6 +30,7 @@ COLUMNS = (
     "created_at",
     "model_name",
     "model_version",
+    "model_semver",
     "employee_id",
     "probability",
     "decision",
@@ -70,6 +71,7 @@ predictions = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("model_name", sa.String(200), nullable=False),
     sa.Column("model_version", sa.String(50), nullable=False, index=True),
+    sa.Column("model_semver", sa.String(50), nullable=True),
     sa.Column("employee_id", sa.String(200), nullable=True),
     sa.Column("probability", sa.Float, nullable=False),
     sa.Column("decision", sa.Integer, nullable=False),
@@ -126,6 +128,7 @@ class PredictionRecord:
     risk_band: str
     latency_ms: float
     features: Mapping[str, Any]
+    model_semver: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     sensitive: Mapping[str, Any] | None = None
@@ -137,6 +140,7 @@ class PredictionRecord:
             "created_at": self.created_at,
             "model_name": self.model_name,
             "model_version": self.model_version,
+            "model_semver": self.model_semver,
             "employee_id": None if self.employee_id is None else str(self.employee_id),
             "probability": float(self.probability),
             "decision": int(self.decision),

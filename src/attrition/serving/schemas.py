@@ -308,6 +308,7 @@ class Prediction(BaseModel):
     decision: bool = Field(description="True when the probability reaches the tuned threshold.")
     risk_band: RiskBand
     model_version: str
+    model_semver: str | None = Field(default=None, description="Semantic version of the model.")
     request_id: str
     factors: list[Factor] | None = Field(
         default=None, description="Top factors behind the score (with explain=true)."
@@ -318,6 +319,7 @@ class PredictionBatch(BaseModel):
     """Answers for a batch, in request order."""
 
     model_version: str
+    model_semver: str | None = None
     predictions: list[Prediction]
 
 
@@ -326,6 +328,7 @@ class ModelInfo(BaseModel):
 
     name: str
     version: str
+    semver: str | None = None
     alias: str | None
     stage: str | None
     run_id: str | None

@@ -183,7 +183,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     return bundle
 
 
-def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> str:
+def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str, semver: str = "") -> str:
     """The model card, written once the run id and registered version are known."""
     drift = json.loads(bundle.files["metrics.json"]).get("train_test_drift", {})
     card = ModelCard(
@@ -211,6 +211,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> st
         frontier=facts.frontier.to_dict() if facts.frontier is not None else {},
         decision=bundle.decision,
         duplicates=facts.duplicates.to_dict() if facts.duplicates else {},
+        semver=semver,
     )
     return render_model_card(card)
 

@@ -38,6 +38,11 @@ class TrainOptions:
     model_family: str = "auto"
     fairness_policy: str | None = None
     policy_chosen_by: str = "default"
+    log_trials: bool = False
+    note: str | None = None
+    addresses: str | None = None
+    purpose: str | None = None
+    user: str | None = None
 
 
 @dataclass(frozen=True)

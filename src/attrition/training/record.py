@@ -21,7 +21,9 @@ from attrition import tracking
 from attrition.config import Settings
 from attrition.training.artifacts import Bundle, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
+from attrition.training.hygiene import environment, hygiene_tags, run_name, search_files
 from attrition.training.search import TrialRecord
+from attrition.training.versioning import link_version, log_changelog, version_semver
 
 INPUT_EXAMPLE_ROWS = 5000
 PARAM_MAX_CHARS = 6000
@@ -106,16 +108,20 @@ def record_run(
     root = tracking.local_artifact_root(settings.tracking_uri, settings.artifact_location)
     experiment_id = tracking.ensure_experiment(client, options.experiment, root)
     version = None
+    env = environment()
     with mlflow.start_run(
-        experiment_id=experiment_id, tags=run_tags(facts, options.mitigate)
+        experiment_id=experiment_id,
+        run_name=run_name(facts.config.name, facts.result.kind),
+        tags={**run_tags(facts, options.mitigate), **hygiene_tags(facts, options, env)},
     ) as run:
         run_id = run.info.run_id
         try:
-            for record in facts.result.trials:
-                _log_trial(experiment_id, run_id, record)
+            if options.log_trials:
+                for record in facts.result.trials:
+                    _log_trial(experiment_id, run_id, record)
             mlflow.log_params(run_params(facts, options.trials, options))
             mlflow.log_metrics(run_metrics(facts, bundle.metrics))
-            tracking.log_files(client, run_id, bundle.files)
+            tracking.log_files(client, run_id, {**bundle.files, **search_files(facts, env)})
             progress("Registering model version", None)
             version, _ = tracking.log_and_register_model(
                 facts.model,
@@ -128,12 +134,32 @@ def record_run(
             client.set_model_version_tag(
                 settings.model_name, version, "attrition.data_hash", facts.data_hash
             )
+            bump = version_semver(
+                client,
+                settings.model_name,
+                version,
+                run_id,
+                bundle.files.get("model_metadata.json", "{}"),
+            )
+            link_version(
+                client,
+                settings.model_name,
+                version,
+                run_id,
+                note=options.note,
+                addresses=options.addresses,
+                actor=options.user or "unknown",
+                context="train",
+            )
             card = timed(
-                times, "model_card.md", lambda: model_card(facts, bundle, run_id, str(version))
+                times,
+                "model_card.md",
+                lambda: model_card(facts, bundle, run_id, str(version), semver=bump.semver),
             )
             tracking.log_files(
                 client, run_id, {"model_card.md": card, "timings.json": json.dumps(times, indent=2)}
             )
+            log_changelog(client, settings.model_name, run_id)
         except BaseException:
             # A version without its artifacts must not reach the registry.
             if version is not None:

@@ -67,6 +67,7 @@ class TrainResult:
     trials: list[TrialRecord]
     calibrated: bool
     feature_names_in: list[str]
+    study: Any = None  # the Optuna study, for its plots
 
 
 def _fit_predict(model: Any, X: pd.DataFrame, y: np.ndarray, fold: tuple[Any, Any]) -> np.ndarray:
@@ -157,6 +158,7 @@ class SearchOutcome:
     cv_roc_auc_std: float
     oof_proba: np.ndarray
     trials: list[TrialRecord]
+    study: Any = None
 
 
 def search_problem(
@@ -298,6 +300,7 @@ def search(
         cv_roc_auc_std=float(best.user_attrs["cv_roc_auc_std"]),
         oof_proba=oof[best.number],
         trials=records,
+        study=study,
     )
 
 
@@ -333,6 +336,7 @@ def refit(
         trials=found.trials,
         calibrated=calibrate,
         feature_names_in=list(task.X.columns),
+        study=found.study,
     )
 
 

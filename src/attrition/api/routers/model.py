@@ -18,6 +18,7 @@ async def model_info(model: CurrentModel) -> ModelInfo:
     return ModelInfo(
         name=model.info.name,
         version=model.info.version,
+        semver=model.info.semver,
         alias=model.info.alias,
         stage=model.info.stage,
         run_id=model.info.run_id,

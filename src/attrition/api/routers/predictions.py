@@ -100,6 +100,7 @@ def _answer(
         "decision": scored.decision,
         "risk_band": scored.risk_band,
         "model_version": model.info.version,
+        "model_semver": model.info.semver,
         "request_id": request_id,
     }
 
@@ -111,6 +112,7 @@ def _record(
     return PredictionRecord(
         model_name=model.info.name,
         model_version=model.info.version,
+        model_semver=model.info.semver,
         employee_id=None if employee_id is None else str(employee_id),
         probability=answer["attrition_probability"],
         decision=int(answer["decision"]),
@@ -197,5 +199,9 @@ async def predict_batch(request: Request) -> Response:
     counter = state.metrics.predictions
     for answer in answers:
         counter.labels(answer["risk_band"], model.info.version).inc()
-    payload = {"model_version": model.info.version, "predictions": answers}
+    payload = {
+        "model_version": model.info.version,
+        "model_semver": model.info.semver,
+        "predictions": answers,
+    }
     return Response(json.dumps(payload), media_type="application/json")
