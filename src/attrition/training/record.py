@@ -19,7 +19,7 @@ import numpy as np
 
 from attrition import tracking
 from attrition.config import Settings
-from attrition.training.artifacts import Bundle, model_card
+from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
 from attrition.training.search import TrialRecord
 
@@ -125,8 +125,19 @@ def record_run(
             card = timed(
                 times, "model_card.md", lambda: model_card(facts, bundle, run_id, str(version))
             )
+            summary = timed(
+                times,
+                "data_drift_report.html",
+                lambda: drift_summary(facts, bundle, run_id, str(version)),
+            )
             tracking.log_files(
-                client, run_id, {"model_card.md": card, "timings.json": json.dumps(times, indent=2)}
+                client,
+                run_id,
+                {
+                    "model_card.md": card,
+                    "data_drift_report.html": summary,
+                    "timings.json": json.dumps(times, indent=2),
+                },
             )
         except BaseException:
             # A version without its artifacts must not reach the registry.

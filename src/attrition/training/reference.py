@@ -14,8 +14,14 @@ from attrition.training.facts import RunFacts, json_text, parquet_bytes
 REFERENCE_SAMPLE_ROWS = 5000
 
 
-def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
-    """The monitoring reference stored with the version: what 'normal' looked like at training."""
+def reference_files(
+    facts: RunFacts, top_features: list[str] | None = None
+) -> dict[str, str | bytes]:
+    """The monitoring reference stored with the version: what 'normal' looked like at training.
+
+    `top_features` (the model's strongest inputs, strongest first) lets drift checks
+    mark the model's drivers.
+    """
     sample = facts.train.features
     if len(sample) > REFERENCE_SAMPLE_ROWS:
         sample = sample.sample(REFERENCE_SAMPLE_ROWS, random_state=facts.seed)
@@ -41,6 +47,7 @@ def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
         "test_predicted_rate": float((facts.test_proba >= facts.result.threshold).mean()),
         "feature_columns": list(facts.train.features.columns),
         "id_column": id_name,
+        "top_features": list(top_features or []),
     }
     return {
         "reference/features.parquet": parquet_bytes(sample),
