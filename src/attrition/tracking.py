@@ -13,6 +13,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,13 @@ def data_hash(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def run_name(dataset: str, model_family: str, when: datetime | None = None) -> str:
+    """A readable run name: `<dataset>-<model family>-<YYYYMMDD-HHMM>` (UTC)."""
+    moment = (when or datetime.now(UTC)).astimezone(UTC)
+    parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", part).strip("_") for part in (dataset, model_family)]
+    return "-".join([*(p or "unknown" for p in parts), moment.strftime("%Y%m%d-%H%M")])
 
 
 def code_version() -> str:

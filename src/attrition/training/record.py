@@ -101,7 +101,9 @@ def record_run(
     experiment_id = tracking.ensure_experiment(client, options.experiment, root)
     version = None
     with mlflow.start_run(
-        experiment_id=experiment_id, tags=run_tags(facts, options.mitigate)
+        experiment_id=experiment_id,
+        run_name=tracking.run_name(facts.config.name, facts.result.kind),
+        tags=run_tags(facts, options.mitigate),
     ) as run:
         run_id = run.info.run_id
         try:
