@@ -83,6 +83,10 @@ def review(
             html = render_review_report(facts)
         written = _write(out_path, html)
         logged = log_review_report(client, facts.run_id, html) if facts.run_id else []
+        if logged:
+            from attrition.registry.descriptions import refresh_description
+
+            refresh_description(client, model, facts.version)
 
         table = Table(title=f"Review of {model} v{facts.version} ({facts.stage})")
         for column in ("check", "gates passed", "failing"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
+from attrition.registry.descriptions import refresh_description
 from attrition.registry.gates import GateReport, utc_now
 
 AUDIT_PREFIX = "attrition.audit."
@@ -142,6 +143,7 @@ def store_gate_report(client: MlflowClient, run_id: str | None, report: GateRepo
         client.set_model_version_tag(name, version, STAGE_GATE_TAG, report.outcome)
     elif stage == "Production":
         client.set_model_version_tag(name, version, PRODUCTION_GATE_TAG, report.outcome)
+    refresh_description(client, name, version)
 
 
 def latest_gate_reports(tags: dict[str, str]) -> dict[str, dict[str, Any]]:

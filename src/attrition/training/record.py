@@ -19,6 +19,7 @@ import numpy as np
 
 from attrition import tracking
 from attrition.config import Settings
+from attrition.registry.descriptions import refresh_description
 from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
 from attrition.training.search import TrialRecord
@@ -109,6 +110,15 @@ def record_run(
         try:
             for record in facts.result.trials:
                 _log_trial(experiment_id, run_id, record)
+            for context, part in (("training", facts.train), ("test", facts.test)):
+                tracking.log_dataset(
+                    client,
+                    run_id,
+                    part.features,
+                    name=f"{facts.config.name}-{context}",
+                    source=facts.source,
+                    context=context,
+                )
             mlflow.log_params(run_params(facts, options.trials))
             mlflow.log_metrics(run_metrics(facts, bundle.metrics))
             tracking.log_files(client, run_id, bundle.files)
@@ -141,6 +151,7 @@ def record_run(
                     "timings.json": json.dumps(times, indent=2),
                 },
             )
+            refresh_description(client, settings.model_name, str(version))
         except BaseException:
             # A version without its artifacts must not reach the registry.
             if version is not None:
