@@ -500,6 +500,6 @@ def test_per_event_tags_are_read_and_migrated(store: Store) -> None:
     promote(store, name, version, "Staging", force=True, reason="pilot")
 
     trail = read_trail(store.client, name)
-    assert [(e.seq, e.actor) for e in trail][0] == (1, "ann") and len(trail) == 2
+    assert (trail[0].seq, trail[0].actor, len(trail)) == (1, "ann", 2)
     tags = store.client.get_model_version(name, version).tags
     assert audit_tag(1) not in tags and tags["attrition.audit"].startswith("2 events;")

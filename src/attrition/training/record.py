@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -48,6 +49,12 @@ def run_tags(facts: RunFacts, mitigate: str | None) -> dict[str, str]:
         "attrition.model_kind": facts.result.kind,
         "attrition.mitigation": mitigate or "none",
     }
+
+
+def dataset_label(facts: RunFacts) -> str:
+    """The data's short name: the file's stem (e.g. `ibm_hr_attrition`), else the config's name."""
+    stem = Path(facts.source.split("?", 1)[0].rstrip("/")).stem
+    return stem or facts.config.name
 
 
 def run_params(facts: RunFacts, trials: int) -> dict[str, str]:
@@ -103,7 +110,7 @@ def record_run(
     version = None
     with mlflow.start_run(
         experiment_id=experiment_id,
-        run_name=tracking.run_name(facts.config.name, facts.result.kind),
+        run_name=tracking.run_name(dataset_label(facts), facts.result.kind),
         tags=run_tags(facts, options.mitigate),
     ) as run:
         run_id = run.info.run_id
@@ -115,7 +122,7 @@ def record_run(
                     client,
                     run_id,
                     part.features,
-                    name=f"{facts.config.name}-{context}",
+                    name=f"{dataset_label(facts)}-{context}",
                     source=facts.source,
                     context=context,
                 )
