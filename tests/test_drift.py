@@ -8,15 +8,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
 
 from attrition.drift import (
     DriftResult,
     detect_drift,
     drift_report_html,
-    plot_feature_drift,
-    plot_prediction_drift,
     population_stability_index,
     prediction_drift,
 )
@@ -139,18 +135,3 @@ def test_prediction_drift_needs_a_material_and_significant_shift() -> None:
     assert same["drifted"] is False and same["psi"] < 0.05
     assert shifted["drifted"] is True and shifted["psi"] > shifted["psi_threshold"]
     assert json.loads(json.dumps(shifted))["ks_pvalue"] < 0.01
-
-
-def test_drift_plots(shifted_result: DriftResult) -> None:
-    fig = plot_feature_drift(shifted_result)
-    assert isinstance(fig, Figure)
-    bars = fig.axes[0].patches
-    assert len(bars) == len(shifted_result.features)
-    colours = [to_hex(b.get_facecolor()) for b in bars]
-    red = [c for c in colours if c == "#b42318"]
-    assert len(red) == len(shifted_result.drifted_features)
-
-    rng = np.random.default_rng(2)
-    reference, current = rng.beta(2, 8, 1_000), rng.beta(4, 6, 1_000)
-    fig = plot_prediction_drift(reference, current, prediction_drift(reference, current))
-    assert "PSI" in fig.axes[0].get_title()

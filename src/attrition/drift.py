@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from scipy import stats
 
 ORDINAL_MAX_LEVELS = 5
@@ -35,6 +34,27 @@ class FeatureDrift:
     threshold: float
     drifted: bool
     column_type: str
+    measure: str = ""
+    reference_value: str = ""
+    current_value: str = ""
+    move: float = 0.0
+
+    @property
+    def p_value(self) -> bool:
+        """Whether the score is a p-value (drift below the threshold) rather than a distance."""
+        return "p_value" in self.measure or "p-value" in self.measure
+
+    @property
+    def strength(self) -> float:
+        """Score relative to its threshold, 1 at the threshold and larger when drift is stronger.
+
+        Makes distances and p-values rankable on one scale: score / threshold for a
+        distance, log(p) / log(threshold) for a p-value.
+        """
+        if self.p_value:
+            p = min(max(self.score, 1e-300), 1.0)
+            return math.log(p) / math.log(self.threshold) if 0 < self.threshold < 1 else 0.0
+        return self.score / self.threshold if self.threshold > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,7 @@ class _ColumnPlan:
     name: str
     column_type: Any  # evidently ColumnType
     method: str
+    measure: str = ""
 
 
 def detect_drift(
@@ -107,12 +128,17 @@ def detect_drift(
         ref, cur = _clean(reference[plan.name]), _clean(current[plan.name])
         test = get_stattest(ref, cur, plan.column_type, plan.method)
         outcome = test(ref, cur, plan.column_type, stattest_threshold)
+        before, after, move = column_move(ref, cur, plan.column_type.value == "cat")
         features[plan.name] = FeatureDrift(
             method=plan.method,
             score=float(outcome.drift_score),
             threshold=float(outcome.actual_threshold),
             drifted=bool(outcome.drifted),
             column_type=plan.column_type.value,
+            measure=plan.measure,
+            reference_value=before,
+            current_value=after,
+            move=move,
         )
     drifted = [name for name, f in features.items() if f.drifted]
     share = len(drifted) / len(features) if features else 0.0
@@ -197,6 +223,45 @@ def feature_drift(
     return result, page
 
 
+def column_move(
+    reference: pd.Series, current: pd.Series, categorical: bool
+) -> tuple[str, str, float]:
+    """How one column moved, in words a reviewer reads: before, after and the size of the move.
+
+    A category column moves by the category whose share changed most (the size is
+    that change in share); a number column by its mean (the size is the change in
+    reference standard deviations).
+    """
+    if categorical:
+        before = reference.astype(str).value_counts(normalize=True)
+        after = current.astype(str).value_counts(normalize=True)
+        levels = before.index.union(after.index)
+        share = before.reindex(levels, fill_value=0.0)
+        change = after.reindex(levels, fill_value=0.0) - share
+        # Two levels always move by the same amount: name the rarer one ("Yes 26% -> 78%").
+        order = pd.DataFrame({"size": -change.abs().round(9), "share": share}).sort_values(
+            ["size", "share"], kind="stable"
+        )
+        level = str(order.index[0])
+        share_before, share_after = float(before.get(level, 0.0)), float(after.get(level, 0.0))
+        return (
+            f"{level}: {share_before:.0%}",
+            f"{level}: {share_after:.0%}",
+            share_after - share_before,
+        )
+    mean_before, mean_after = float(reference.mean()), float(current.mean())
+    spread = float(reference.std()) or 1.0
+    return (
+        f"mean {_number(mean_before)}",
+        f"mean {_number(mean_after)}",
+        (mean_after - mean_before) / spread,
+    )
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def population_stability_index(
     reference: np.ndarray, current: np.ndarray, bins: int = 10, floor: float = 1e-4
 ) -> float:
@@ -252,54 +317,6 @@ def prediction_drift(
     }
 
 
-def plot_feature_drift(result: DriftResult) -> Figure:
-    """Horizontal bars of each column's drift score with its threshold marked."""
-    names = list(result.features)
-    fig = Figure(figsize=(8, max(2.5, 0.28 * len(names) + 1.2)))
-    ax = fig.add_subplot()
-    if not names:
-        ax.text(0.5, 0.5, "no columns tested", ha="center", va="center")
-        return fig
-    items = [result.features[n] for n in names]
-    y = np.arange(len(names))
-    colours = ["#b42318" if f.drifted else "#627d98" for f in items]
-    ax.barh(y, [f.score for f in items], color=colours)
-    ax.scatter([f.threshold for f in items], y, marker="|", s=180, color="black", label="threshold")
-    ax.set_yticks(y, [f"{n} ({f.method})" for n, f in zip(names, items, strict=True)], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("drift score (distances: drift at or above threshold; p-values: below)")
-    verdict = "DRIFT" if result.dataset_drift else "no dataset drift"
-    ax.set_title(
-        f"Feature drift - {verdict}\n{len(result.drifted_features)}/{len(names)} columns "
-        f"drifted ({result.drift_share:.0%}; dataset drift at {result.share_threshold:.0%})",
-        fontsize=10,
-    )
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_prediction_drift(
-    reference_scores: np.ndarray, current_scores: np.ndarray, result: dict[str, Any]
-) -> Figure:
-    """Overlaid densities of reference and current attrition probabilities."""
-    fig = Figure(figsize=(7, 4))
-    ax = fig.add_subplot()
-    bins = np.linspace(0.0, 1.0, 41).tolist()
-    ax.hist(reference_scores, bins=bins, density=True, alpha=0.55, label="reference")
-    ax.hist(current_scores, bins=bins, density=True, alpha=0.55, label="current")
-    ax.set_xlabel("predicted attrition probability")
-    ax.set_ylabel("density")
-    status = "DRIFT" if result.get("drifted") else "stable"
-    ax.set_title(
-        f"Prediction drift: PSI {result['psi']:.3f} (limit {result['psi_threshold']:.2f}), "
-        f"K-S p {result['ks_pvalue']:.3g} - {status}"
-    )
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def _plan(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -332,7 +349,7 @@ def _plan(
         if kind == "num" and not pd.api.types.is_numeric_dtype(cur):
             raise ValueError(f"column {name!r} is numerical in the reference but not in current")
         test = get_stattest(ref, cur, column_type, None)
-        plans.append(_ColumnPlan(name, column_type, test.name))
+        plans.append(_ColumnPlan(name, column_type, test.name, test.display_name))
     return plans
 
 

@@ -13,6 +13,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,24 @@ def data_hash(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def runs_view_url(base_url: str, experiment_id: str | None = None) -> str:
+    """The MLflow UI's table of machine-learning runs (not its GenAI home).
+
+    The UI routes by URL fragment; `workflowType=machine_learning` selects the
+    training-runs view. Without an experiment id it opens the experiment list.
+    """
+    base = base_url.rstrip("/")
+    path = f"experiments/{experiment_id}/runs" if experiment_id else "experiments"
+    return f"{base}/#/{path}?workflowType=machine_learning"
+
+
+def run_name(dataset: str, model_family: str, when: datetime | None = None) -> str:
+    """A readable run name: `<dataset>-<model family>-<YYYYMMDD-HHMM>` (UTC)."""
+    moment = (when or datetime.now(UTC)).astimezone(UTC)
+    parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", part).strip("_") for part in (dataset, model_family)]
+    return "-".join([*(p or "unknown" for p in parts), moment.strftime("%Y%m%d-%H%M")])
 
 
 def code_version() -> str:
@@ -135,6 +154,43 @@ def quiet_mlflow() -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
+
+
+def log_dataset(
+    client: MlflowClient,
+    run_id: str,
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    source: str,
+    context: str,
+) -> str:
+    """Record `frame` as an input of the run (the UI's Dataset column): name, source, digest.
+
+    Only the schema, a digest and the source are stored, never the rows. A source
+    MLflow cannot interpret (a database URL) is recorded by its credential-free form
+    in the dataset's name instead. Returns the digest.
+    """
+    from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    with quiet_mlflow():
+        try:
+            dataset = from_pandas(frame, source=safe_source(source), name=name)
+        except MlflowException:
+            dataset = from_pandas(frame, name=f"{name} ({safe_source(source)})")
+        entity = dataset._to_mlflow_entity()
+        client.log_inputs(
+            run_id, [DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])]
+        )
+    return str(dataset.digest)
+
+
+def safe_source(source: str) -> str:
+    """A data source without the user and password a database URL may carry."""
+    return re.sub(r"(?<=://)[^/@]*@", "", source)
 
 
 def log_and_register_model(

@@ -23,6 +23,7 @@ DRIFT_ARTIFACTS = {
     "feature_drift.png",
     "prediction_drift.png",
     "data_drift_report.html",
+    "data_drift_report_interactive.html",
 }
 
 

@@ -16,7 +16,6 @@ from attrition.registry.compare import (
     TEST_PREDICTIONS,
     RunSummary,
     artifact_href,
-    best_runs,
     differing,
     gather_runs,
     parse_run_ids,
@@ -72,22 +71,6 @@ def test_parse_run_ids(text: str, expected: list[str]) -> None:
 def test_fewer_than_two_run_ids_is_an_error(text: str) -> None:
     with pytest.raises(CompareError, match="at least two"):
         parse_run_ids(text)
-
-
-@pytest.mark.parametrize(
-    ("metric", "values", "best"),
-    [
-        ("test_roc_auc", [0.8, 0.9, 0.85], {1}),
-        ("test_brier", [0.1, 0.08, 0.12], {1}),
-        ("dq_outlier_rate", [0.002, 0.001], {1}),
-        ("fairness.Gender.equal_opportunity_difference", [-0.02, 0.05], {0}),
-        ("test_accuracy", [0.9, 0.9], set()),
-        ("test_accuracy", [0.9, None], set()),
-        ("test_f1_weighted", [0.9, 0.9, 0.8], {0, 1}),
-    ],
-)
-def test_best_runs(metric: str, values: list[float | None], best: set[int]) -> None:
-    assert best_runs(metric, values) == best
 
 
 def test_differing_counts_a_missing_value_as_a_difference() -> None:
@@ -146,9 +129,10 @@ def test_gather_and_render_two_runs(store: Store) -> None:
     # differing params are highlighted, equal ones are not
     assert '<tr class="diff"><td>C</td><td>0.3</td><td>1.0</td></tr>' in html
     assert "<tr><td>model_kind</td><td>logreg</td><td>logreg</td></tr>" in html
-    # metrics side by side, the best marked
-    assert '<span class="best">0.820 &#9733;</span>' in html
-    assert "<td>0.810</td>" in html
+    # metrics side by side; no star without an interval of the difference
+    assert "<td>0.820</td>" in html and "<td>0.810</td>" in html
+    assert 'class="best"' not in html
+    assert "No verdict: the runs lack the test predictions" in html
     # one ROC curve plotted, the run without predictions named
     assert html.count("data:image/png;base64,") == 1
     assert "No reference/test_predictions.parquet in:" in html
@@ -162,3 +146,65 @@ def test_unknown_run_id_is_named(store: Store) -> None:
     known = make_run(store, name, seed=3, predictions=False)
     with pytest.raises(CompareError, match=r"unknown run id.*nope0000"):
         gather_runs(store.client, [known, "nope0000"])
+
+
+def log_predictions(store: Store, name: str, labels: np.ndarray, proba: np.ndarray) -> str:
+    """A registered version's run whose test predictions are `proba` for `labels`."""
+    from attrition.stats import unit_weights, weighted_auc
+
+    auc = float(weighted_auc(proba, labels, unit_weights(len(labels)))[0])
+    version = store.make_version(name, metrics={"test_roc_auc": auc})
+    run_id = str(get_version(store.client, name, version).run_id)
+    store.client.log_param(run_id, "threshold", "0.5")
+    frame = pd.DataFrame(
+        {"EmployeeNumber": np.arange(len(labels)), "label": labels, "proba": proba}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "test_predictions.parquet"
+        frame.to_parquet(path)
+        store.client.log_artifact(run_id, str(path), artifact_path="reference")
+    return run_id
+
+
+def test_a_clearly_better_run_gets_a_verdict_and_a_star(store: Store) -> None:
+    from attrition.registry.compare_stats import compare_with_baseline
+
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 400)
+    weak = np.clip(labels * 0.15 + rng.random(400) * 0.85, 0, 1)
+    strong = np.clip(labels * 0.6 + rng.random(400) * 0.4, 0, 1)
+    name = store.new_model()
+    first = log_predictions(store, name, labels, weak)
+    second = log_predictions(store, name, labels, strong)
+    runs = gather_runs(store.client, [first, second])
+
+    found = compare_with_baseline(*runs)
+    assert found is not None and found.paired and found.rows == 400
+    auc = next(d for d in found.differences if d.metric == "roc_auc")
+    assert auc.low > 0 and auc.better is True
+    assert auc.difference == pytest.approx(
+        runs[1].metrics["test_roc_auc"] - runs[0].metrics["test_roc_auc"]
+    )
+    html = render_comparison(runs)
+    assert f"{runs[1].label} is better than {runs[0].label} on roc_auc" in html
+    assert html.count('class="best"') >= 1
+
+
+def test_a_difference_within_the_noise_gets_no_star(store: Store) -> None:
+    from attrition.registry.compare_stats import compare_with_baseline
+
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 2, 300)
+    base = np.clip(labels * 0.3 + rng.random(300) * 0.7, 0, 1)
+    nudged = np.clip(base + rng.normal(0, 0.01, 300), 0, 1)
+    name = store.new_model()
+    runs = gather_runs(
+        store.client,
+        [log_predictions(store, name, labels, base), log_predictions(store, name, labels, nudged)],
+    )
+    found = compare_with_baseline(*runs)
+    assert found is not None
+    assert all(d.better is None for d in found.differences)
+    html = render_comparison(runs)
+    assert "outside the noise" in found.verdict and found.verdict in html
+    assert 'class="best"' not in html

@@ -465,3 +465,42 @@ def test_normalise_stage(given: str, stage: str) -> None:
 def test_unknown_stage_names_the_valid_ones() -> None:
     with pytest.raises(RegistryError, match="Staging, Production, Archived"):
         normalise_stage("Live")
+
+
+def test_the_trail_is_one_artifact_and_one_summary_tag(store: Store) -> None:
+    from attrition.registry.audit import SUMMARY_TAG, TRAIL_ARTIFACT
+
+    name = store.new_model()
+    version = store.make_version(name, metrics={"test_roc_auc": 0.7})
+    promote(store, name, version, "Staging", force=True, reason="pilot")
+    promote(store, name, version, "Production")
+
+    mv = store.client.get_model_version(name, version)
+    assert not [k for k in mv.tags if k.startswith("attrition.audit.")]
+    summary = mv.tags[SUMMARY_TAG]
+    assert summary.startswith("2 events;") and "Staging->Production" in summary
+    assert len(summary) < 300
+    text = store.client.download_artifacts(
+        mv.run_id, TRAIL_ARTIFACT, str(store.artifact_root.parent / f"dl-{name}")
+    )
+    lines = Path(text).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["to_stage"] for line in lines] == ["Staging", "Production"]
+    assert [e.to_stage for e in read_trail(store.client, name)] == ["Staging", "Production"]
+
+
+def test_per_event_tags_are_read_and_migrated(store: Store) -> None:
+    from attrition.registry.audit import AuditEvent, audit_tag
+
+    name = store.new_model()
+    version = store.make_version(name, metrics={"test_roc_auc": 0.7})
+    old = AuditEvent(name, version, "transition", "None", "Staging", "ann", "old", seq=1)
+    old.at = "2020-01-01T00:00:00+00:00"
+    store.client.set_model_version_tag(name, version, audit_tag(1), old.to_json())
+    assert [e.actor for e in read_trail(store.client, name)] == ["ann"]
+
+    promote(store, name, version, "Staging", force=True, reason="pilot")
+
+    trail = read_trail(store.client, name)
+    assert (trail[0].seq, trail[0].actor, len(trail)) == (1, "ann", 2)
+    tags = store.client.get_model_version(name, version).tags
+    assert audit_tag(1) not in tags and tags["attrition.audit"].startswith("2 events;")

@@ -33,6 +33,7 @@ ARTIFACTS = [
     "fairness_metrics.png",
     "prediction_histogram.png",
     "data_drift_report.html",
+    "data_drift_report_interactive.html",
     "fairness_report.html",
     "ydata-profile.html",
     "model_card.md",

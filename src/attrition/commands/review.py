@@ -112,6 +112,10 @@ def review(
             html = render_review_report(facts)
         written = _write(out_path, html)
         logged = log_review_report(client, facts.run_id, html) if facts.run_id else []
+        if logged:
+            from attrition.registry.descriptions import refresh_description
+
+            refresh_description(client, model, facts.version)
 
         table = Table(title=f"Review of {model} v{facts.version} ({facts.stage})")
         for column in ("check", "gates passed", "failing", "inconclusive (sign-off needed)"):
@@ -152,8 +156,12 @@ def compare(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
         "comparison_report.html"
     ),
+    log: Annotated[
+        bool,
+        typer.Option(help="Also log the report to the last run as comparison_report.html."),
+    ] = True,
 ) -> None:
-    """Compare training runs: params, metrics, artifacts and overlaid ROC curves."""
+    """Compare training runs with the first: bootstrap differences, verdict, fairness, drivers."""
     with one_line_errors():
         from attrition.registry.compare import gather_runs, parse_run_ids
         from attrition.reports.comparison_report import render_comparison
@@ -165,3 +173,8 @@ def compare(
             html = render_comparison(runs)
         written = _write(out_path, html)
         out.print(f"Comparison of {len(runs)} runs written to {written}")
+        if log:
+            from attrition.tracking import log_files
+
+            log_files(client, ids[-1], {"comparison_report.html": html})
+            out.print(f"Logged to run {ids[-1]} as comparison_report.html")

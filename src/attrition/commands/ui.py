@@ -6,12 +6,17 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from attrition.commands.common import fail, one_line_errors, out, settings
+from attrition.config import Settings
 from attrition.redact import redact_url
 
 ui_app = typer.Typer()
@@ -23,8 +28,12 @@ def ui(
     host: Annotated[
         str, typer.Option(help="Interface to bind; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the runs view in a browser.")
+    ] = True,
 ) -> None:
-    """Start the MLflow UI on the project's tracking store (Ctrl-C stops it)."""
+    """Start the MLflow UI on the project's tracking store and open its runs view (Ctrl-C stops
+    it)."""
     with one_line_errors():
         import shutil
         import signal
@@ -49,15 +58,20 @@ def ui(
         root = tracking.local_artifact_root(conf.tracking_uri, conf.artifact_location)
         if root:
             command += ["--default-artifact-root", root]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        url = tracking.runs_view_url(f"http://{shown}:{port}", _experiment_id(conf))
         out.print(
-            f"MLflow UI on http://{host}:{port} for {redact_url(conf.tracking_uri)} "
-            "(Ctrl-C to stop)",
-            highlight=False,
+            f"MLflow UI for {redact_url(conf.tracking_uri)} (Ctrl-C to stop)", highlight=False
         )
+        out.print(f"Training runs: {url}", highlight=False)
         # Its own process group: mlflow server starts several workers, stopped together,
         # whether this command is interrupted, terminated or hung up on; if it is killed
         # outright, the kernel still stops the server's main process (Linux).
         process = subprocess.Popen(command, start_new_session=True, preexec_fn=parent_death_signal)
+        if open_browser:
+            threading.Thread(
+                target=_open_when_ready, args=(f"http://{shown}:{port}/health", url), daemon=True
+            ).start()
 
         def stop(signum: int, _frame: object) -> None:
             raise _Stopped(signum)
@@ -91,3 +105,26 @@ def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # workers that ignored SIGTERM
     process.wait()
+
+
+def _experiment_id(conf: Settings) -> str | None:
+    """The training experiment's id, when the store already has it."""
+    from attrition import tracking
+
+    try:
+        found = tracking.client_for(conf.tracking_uri).get_experiment_by_name(conf.experiment)
+    except Exception:  # an unreachable store still gets the UI started; it reports the problem
+        return None
+    return str(found.experiment_id) if found is not None else None
+
+
+def _open_when_ready(health: str, url: str, wait_seconds: float = 60) -> None:
+    """Open `url` in a browser once the server answers `health`."""
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(health, timeout=2):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(0.5)

@@ -186,6 +186,7 @@ def drift(
         champion.client, settings, "drift", champion.name, champion.version, tags
     ) as run:
         run.log_metrics(drift_values(check))
+        run.log_dataset(rows.features, f"{champion.name}-v{champion.version}-current", rows.source)
         run.log_files(files)
     written = write_files(files, out) if out is not None else []
     return CheckOutcome(run.run_id, files, written, warnings, drift=check)

@@ -168,6 +168,7 @@ def check_drift(
             "model_name": reference.model_name,
             "model_version": reference.version,
             "reference_run_id": reference.run_id,
+            "top_drivers": list(reference.summary.get("top_features") or []),
             **(context or {}),
         },
     )

@@ -33,6 +33,7 @@ from attrition.monitor.rules import MonitoringConfig, Verdict, decide
 
 if TYPE_CHECKING:
     from attrition.monitor.checks import Champion
+    from attrition.monitor.current import Current
     from attrition.monitor.drift_check import DriftCheck
     from attrition.monitor.performance import PerformanceResult
     from attrition.monitor.worker import ForkedWorker
@@ -82,6 +83,7 @@ class Observations:
     performance: PerformanceResult
     latency: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    current: Current | None = None
 
 
 @dataclass
@@ -139,6 +141,7 @@ def observe(
     window, since = checks.stored_since_last_check(settings, champion, until)
     notes: list[str] = []
     check = None
+    current = None
     progress("Checking drift", None)
     if options.current is None and window.empty:
         when = f" since {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
@@ -166,7 +169,15 @@ def observe(
         **inputs,
     )
     return Observations(
-        champion, since, until, window, check, performance, latency_metrics(window), notes
+        champion,
+        since,
+        until,
+        window,
+        check,
+        performance,
+        latency_metrics(window),
+        notes,
+        current=current,
     )
 
 
@@ -310,6 +321,12 @@ def record_job(
         summary.artifacts = sorted([*files, SUMMARY])
         files[SUMMARY] = dump_json(summary.to_dict())
         run.log_metrics(job_metrics(seen, summary))
+        if seen.current is not None:
+            run.log_dataset(
+                seen.current.features,
+                f"{champion.name}-v{champion.version}-current",
+                seen.current.source,
+            )
         run.log_files(files)
     if options.out is not None:
         summary.written = [str(p) for p in write_files(files, options.out)]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from attrition.config import Settings
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow.tracking import MlflowClient
 
 SUFFIX = "-monitoring"
@@ -79,6 +80,12 @@ class MonitoringRun:
         from attrition.tracking import log_files
 
         log_files(self.client, self.run_id, files)
+
+    def log_dataset(self, frame: pd.DataFrame, name: str, source: str) -> None:
+        """Record the checked rows as the run's input dataset (name, source, digest)."""
+        from attrition.tracking import log_dataset
+
+        log_dataset(self.client, self.run_id, frame, name=name, source=source, context="current")
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         """Add tags to the run."""

@@ -6,11 +6,12 @@ reads MLflow and returns values; `attrition.reports.comparison_report` renders t
 
 from __future__ import annotations
 
-import math
+import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -21,9 +22,8 @@ from mlflow.tracking import MlflowClient
 from attrition.errors import CompareError
 
 TEST_PREDICTIONS = "reference/test_predictions.parquet"
+TEST_SET = "reference/test_set.parquet"
 METRIC_PREFIXES = ("test_", "cv_", "fairness.", "dq_")
-# Metrics where a smaller value is better; fairness differences are best near zero.
-LOWER_IS_BETTER = ("test_brier", "cv_brier", "cv_roc_auc_fold_std")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class RunSummary:
     test_labels: np.ndarray | None = None
     test_proba: np.ndarray | None = None
     test_ids: list[str] | None = None
+    test_groups: pd.DataFrame | None = None
+    fairness: dict[str, Any] | None = None
+    top_features: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -122,13 +125,33 @@ def download_bytes(client: MlflowClient, run_id: str, paths: Iterable[str]) -> d
     return found
 
 
-def _test_predictions(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
+def _parquet(client: MlflowClient, run_id: str, path: str) -> pd.DataFrame | None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            local = client.download_artifacts(run_id, TEST_PREDICTIONS, tmp)
+            local = client.download_artifacts(run_id, path, tmp)
         except (MlflowException, OSError):
             return None
-        frame = pd.read_parquet(local)
+        return pd.read_parquet(local)
+
+
+def _json(client: MlflowClient, run_id: str, path: str) -> dict[str, Any] | None:
+    text = download_text(client, run_id, path)
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _fairness_columns(run: RunSummary) -> list[str]:
+    attributes = (run.fairness or {}).get("attributes") or []
+    return [str(a["name"]) for a in attributes if isinstance(a, dict) and "name" in a]
+
+
+def _test_predictions(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
+    frame = _parquet(client, run_id, TEST_PREDICTIONS)
+    if frame is None:
+        return None
     if not {"label", "proba"} <= set(frame.columns):
         return None
     return frame
@@ -174,6 +197,18 @@ def gather_runs(client: MlflowClient, run_ids: Sequence[str]) -> list[RunSummary
             others = [c for c in predictions.columns if c not in ("label", "proba")]
             if len(others) == 1:  # the dataset's id column (e.g. EmployeeNumber)
                 summary.test_ids = predictions[others[0]].astype(str).tolist()
+        summary.fairness = _json(client, run_id, "fairness.json")
+        reference = _json(client, run_id, "reference/reference.json") or {}
+        summary.top_features = [str(f) for f in reference.get("top_features") or []]
+        columns = _fairness_columns(summary)
+        test_set = _parquet(client, run_id, TEST_SET) if columns else None
+        if (
+            test_set is not None
+            and predictions is not None
+            and len(test_set) == len(predictions)
+            and set(columns) <= set(test_set.columns)
+        ):
+            summary.test_groups = test_set[columns].reset_index(drop=True)
         summaries.append(summary)
     return summaries
 
@@ -185,28 +220,6 @@ def compared_metrics(runs: Sequence[RunSummary]) -> list[str]:
     for prefix in METRIC_PREFIXES:
         ordered += sorted(n for n in names if n.startswith(prefix))
     return ordered
-
-
-def best_runs(metric: str, values: Sequence[float | None]) -> set[int]:
-    """Indexes of the runs with the best value of `metric` (none when all are equal).
-
-    Higher is better, except Brier scores, the CV spread and data-quality rates;
-    fairness differences are best closest to zero.
-    """
-    present = [
-        (i, float(v)) for i, v in enumerate(values) if v is not None and math.isfinite(float(v))
-    ]
-    if len(present) < 2:
-        return set()
-    if metric.startswith("fairness."):
-        scored = [(i, -abs(v)) for i, v in present]
-    elif metric.startswith("dq_") or metric in LOWER_IS_BETTER:
-        scored = [(i, -v) for i, v in present]
-    else:
-        scored = present
-    top = max(score for _, score in scored)
-    best = {i for i, score in scored if math.isclose(score, top, rel_tol=1e-12, abs_tol=1e-12)}
-    return set() if len(best) == len(present) else best
 
 
 def differing(values: Mapping[str, Sequence[str | None]]) -> set[str]:

@@ -1,8 +1,10 @@
 """Monitoring artifacts under the seed's names, as in-memory files.
 
 `drift_metrics.json`, `feature_drift.png`, `prediction_drift.png`,
-`data_drift_report.html`, `performance_metrics.json`, `error_analysis.html`,
-`latency_metrics.json`. The same bytes go to the MLflow run and to `--out`.
+`data_drift_report.html` (a static summary) beside Evidently's
+`data_drift_report_interactive.html`, `performance_metrics.json`,
+`error_analysis.html`, `latency_metrics.json`. The same bytes go to the MLflow
+run and to `--out`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import pandas as pd
 
 from attrition.reports.error_analysis import error_analysis_html
 from attrition.reports.format import figure_png
-from attrition.reports.render import Footer, render
 
 if TYPE_CHECKING:
     from attrition.monitor.drift_check import DriftCheck
@@ -54,39 +55,48 @@ def _clean(value: Any) -> Any:
 
 
 def drift_files(check: DriftCheck) -> Files:
-    """The four drift artifacts of one check."""
-    from attrition.drift import plot_feature_drift, plot_prediction_drift
+    """The drift artifacts of one check: metrics, two plots, the summary page and Evidently's."""
+    from attrition.reports.drift_plots import plot_feature_drift, plot_prediction_drift
+    from attrition.reports.drift_report import (
+        INTERACTIVE,
+        SUMMARY,
+        DriftPage,
+        drift_headline,
+        drift_summary_html,
+    )
 
+    drivers = list(check.context.get("top_drivers") or [])
+    headline = drift_headline(check.features, drivers, check.predicted_rate)
     prediction = plot_prediction_drift(
-        check.reference_scores, check.current_scores, check.prediction
+        check.reference_scores,
+        check.current_scores,
+        check.prediction,
+        threshold=check.threshold,
+        predicted_rate=check.predicted_rate,
     )
-    axis = prediction.axes[0]
-    axis.axvline(check.threshold, color="black", linestyle="--", linewidth=1)
-    rate = check.predicted_rate
-    axis.text(
-        check.threshold,
-        axis.get_ylim()[1] * 0.95,
-        f" threshold {check.threshold:.2f}: flagged {rate['reference_rate']:.0%} -> "
-        f"{rate['current_rate']:.0%}",
-        fontsize=8,
-        va="top",
+    version = check.context.get("model_version")
+    summary = drift_summary_html(
+        DriftPage(
+            result=check.features,
+            reference_label="reference (training)",
+            current_label="current",
+            model_name=check.context.get("model_name"),
+            version=str(version) if version is not None else None,
+            top_drivers=drivers,
+            prediction=check.prediction,
+            predicted_rate=check.predicted_rate,
+            interactive=INTERACTIVE if check.html else None,
+        )
     )
-    html = check.html or render(
-        "notice.html.j2",
-        {
-            "title": "Data drift report",
-            "subtitle": "",
-            "footer": Footer.now(),
-            "heading": "Not built",
-            "message": "The HTML report was switched off for this check.",
-        },
-    )
-    return {
+    files: Files = {
         "drift_metrics.json": dump_json(check.to_dict()),
-        "feature_drift.png": figure_png(plot_feature_drift(check.features)),
+        "feature_drift.png": figure_png(plot_feature_drift(check.features, drivers, headline)),
         "prediction_drift.png": figure_png(prediction),
-        "data_drift_report.html": html,
+        SUMMARY: summary,
     }
+    if check.html:
+        files[INTERACTIVE] = check.html
+    return files
 
 
 def latency_files(metrics: dict[str, Any]) -> Files:

@@ -18,9 +18,11 @@ from matplotlib.figure import Figure
 
 from attrition import tracking
 from attrition.data.quality import DataQuality, assess_quality
+from attrition.drift import DriftResult
 from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
 from attrition.fairness import FairnessAssessment
 from attrition.pipeline import model_inputs as pipeline_inputs
+from attrition.reports.drift_report import INTERACTIVE, DriftPage, drift_summary_html
 from attrition.reports.fairness_report import plot_fairness, render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
@@ -43,6 +45,7 @@ class Bundle:
     fairness: FairnessAssessment | None = None
     fairness_document: dict[str, Any] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+    drift: DriftResult | None = None
 
 
 def _png(fig: Figure) -> bytes:
@@ -125,9 +128,12 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     bundle = Bundle()
     bundle.metrics.update(quality.metrics())
     bundle.files.update(core_files(facts, quality, timer))
-    bundle.files.update(timer("reference/", lambda: reference_files(facts)))
-    drift = timer("data_drift_report.html", lambda: split_drift(facts))
-    bundle.files["data_drift_report.html"] = drift.pop("html")
+    values = timer("shap values", lambda: test_shap_values(facts))
+    bundle.top_features = values.abs().mean().sort_values(ascending=False).index[:10].tolist()
+    bundle.files.update(timer("reference/", lambda: reference_files(facts, bundle.top_features)))
+    drift = timer(INTERACTIVE, lambda: split_drift(facts))
+    bundle.files[INTERACTIVE] = drift.pop("html")
+    bundle.drift = drift.pop("result")
     bundle.metrics.update({"drift_share_train_test": drift["drift_share"]})
     bundle.files["metrics.json"] = _merge_json(
         bundle.files["metrics.json"], {"train_test_drift": drift}
@@ -168,14 +174,12 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     bundle.files.update(decision)
     bundle.metrics.update(economics)
     bundle.decision = decision_summary(facts, economics)
-    values = timer("shap values", lambda: test_shap_values(facts))
     bundle.files["shap_summary.png"] = timer(
         "shap_summary.png", lambda: _png(plot_shap_summary(values, facts.test.features))
     )
     bundle.files["feature_importance.png"] = timer(
         "feature_importance.png", lambda: _png(plot_feature_importance(values))
     )
-    bundle.top_features = values.abs().mean().sort_values(ascending=False).index[:10].tolist()
     if facts.profile:
         bundle.files["ydata-profile.html"] = timer(
             "ydata-profile.html", lambda: training_profile(facts)
@@ -231,8 +235,29 @@ def split_drift(facts: RunFacts) -> dict[str, Any]:
     from attrition.drift import detect_drift, drift_report_html
 
     train, test = facts.train.features, facts.test.features
-    summary = detect_drift(train, test).to_dict()
-    return {**summary, "html": drift_report_html(train, test)}
+    result = detect_drift(train, test)
+    return {**result.to_dict(), "result": result, "html": drift_report_html(train, test)}
+
+
+def drift_summary(facts: RunFacts, bundle: Bundle, run_id: str, version: str) -> str:
+    """The static `data_drift_report.html` of the train/test split, once the version is known."""
+    if bundle.drift is None:
+        raise ValueError("the bundle has no train/test drift result")
+    return drift_summary_html(
+        DriftPage(
+            result=bundle.drift,
+            reference_label="training split",
+            current_label="test split",
+            model_name=facts.model_name,
+            version=version,
+            run_id=run_id,
+            top_drivers=bundle.top_features,
+            notes=[
+                "Both splits come from the same file, drawn at random: drift here means the "
+                "split is unlucky or the data has clusters, not that the world changed."
+            ],
+        )
+    )
 
 
 def training_profile(facts: RunFacts) -> str:

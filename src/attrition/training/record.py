@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -19,7 +20,8 @@ import numpy as np
 
 from attrition import tracking
 from attrition.config import Settings
-from attrition.training.artifacts import Bundle, model_card
+from attrition.registry.descriptions import refresh_description
+from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
 from attrition.training.hygiene import environment, hygiene_tags, run_name, search_files
 from attrition.training.search import TrialRecord
@@ -49,6 +51,12 @@ def run_tags(facts: RunFacts, mitigate: str | None) -> dict[str, str]:
         "attrition.model_kind": facts.result.kind,
         "attrition.mitigation": mitigate or "none",
     }
+
+
+def dataset_label(facts: RunFacts) -> str:
+    """The data's short name: the file's stem (e.g. `ibm_hr_attrition`), else the config's name."""
+    stem = Path(facts.source.split("?", 1)[0].rstrip("/")).stem
+    return stem or facts.config.name
 
 
 def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None) -> dict[str, str]:
@@ -119,6 +127,15 @@ def record_run(
             if options.log_trials:
                 for record in facts.result.trials:
                     _log_trial(experiment_id, run_id, record)
+            for context, part in (("training", facts.train), ("test", facts.test)):
+                tracking.log_dataset(
+                    client,
+                    run_id,
+                    part.features,
+                    name=f"{dataset_label(facts)}-{context}",
+                    source=facts.source,
+                    context=context,
+                )
             mlflow.log_params(run_params(facts, options.trials, options))
             mlflow.log_metrics(run_metrics(facts, bundle.metrics))
             tracking.log_files(client, run_id, {**bundle.files, **search_files(facts, env)})
@@ -156,9 +173,21 @@ def record_run(
                 "model_card.md",
                 lambda: model_card(facts, bundle, run_id, str(version), semver=bump.semver),
             )
-            tracking.log_files(
-                client, run_id, {"model_card.md": card, "timings.json": json.dumps(times, indent=2)}
+            summary = timed(
+                times,
+                "data_drift_report.html",
+                lambda: drift_summary(facts, bundle, run_id, str(version)),
             )
+            tracking.log_files(
+                client,
+                run_id,
+                {
+                    "model_card.md": card,
+                    "data_drift_report.html": summary,
+                    "timings.json": json.dumps(times, indent=2),
+                },
+            )
+            refresh_description(client, settings.model_name, str(version))
             log_changelog(client, settings.model_name, run_id)
         except BaseException:
             # A version without its artifacts must not reach the registry.

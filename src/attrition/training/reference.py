@@ -15,8 +15,14 @@ from attrition.training.facts import RunFacts, json_text, parquet_bytes
 REFERENCE_SAMPLE_ROWS = 5000
 
 
-def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
-    """The monitoring reference stored with the version: what 'normal' looked like at training."""
+def reference_files(
+    facts: RunFacts, top_features: list[str] | None = None
+) -> dict[str, str | bytes]:
+    """The monitoring reference stored with the version: what 'normal' looked like at training.
+
+    `top_features` (the model's strongest inputs, strongest first) lets drift checks
+    mark the model's drivers.
+    """
     sample = facts.train.features
     if len(sample) > REFERENCE_SAMPLE_ROWS:
         sample = sample.sample(REFERENCE_SAMPLE_ROWS, random_state=facts.seed)
@@ -45,6 +51,7 @@ def reference_files(facts: RunFacts) -> dict[str, str | bytes]:
         # How an A/B comparison recognises this model's training rows in another test set.
         "match_by": "id" if facts.config.id_column else "content",
         "key_columns": list(facts.train.features.columns),
+        "top_features": list(top_features or []),
     }
     return {
         "reference/features.parquet": parquet_bytes(sample),
