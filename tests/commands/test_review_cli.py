@@ -265,3 +265,16 @@ def test_missing_required_options_are_one_line_usage_errors(args: list[str], exp
     assert code == 2
     assert expected in stderr and len(stderr.strip().splitlines()) == 1
     assert "Usage:" not in stdout + stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--accept-inconclusive", "performance.roc_auc", "--reason", "why"),
+        ("--reject", "--accept-inconclusive", "performance.roc_auc", "--reason", "why"),
+    ],
+)
+def test_sign_offs_go_with_an_approval(args: tuple[str, ...]) -> None:
+    code, _, stderr = invoke(review_app, "review", "--version", "1", *args)
+    assert code == 1
+    assert "--accept-inconclusive goes with --approve" in stderr or "--reason goes with" in stderr

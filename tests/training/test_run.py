@@ -118,6 +118,26 @@ def test_model_card_holds_real_numbers(store: Store) -> None:
             assert f"{group['selection_rate']:.3f}" in card
 
 
+def test_fairness_evidence_is_every_row_scored_out_of_sample(store: Store) -> None:
+    fairness = json.loads((store.local / "fairness.json").read_text())
+    assert fairness["evidence"]["rows"] == 1500
+    assert "out-of-fold" in fairness["evidence"]["source"]
+    assert fairness["test_only"]["rows"] == 300
+    for attribute in fairness["attributes"]:
+        assert sum(g["count"] for g in attribute["groups"]) == 1500
+        for diff in attribute["differences"].values():
+            assert diff["verdict"] in ("pass", "fail", "inconclusive", "insufficient_evidence")
+            if diff["value"] is not None:
+                assert diff["evidence"] is not None and diff["ci_low"] <= diff["ci_high"]
+    test_only = fairness["test_only"]["attributes"][0]
+    assert sum(g["count"] for g in test_only["groups"]) == 300
+    assert fairness["fairness_policy"]["name"] == "seed"
+    assert set(fairness["feasibility"]["base_rates"]) == {a["name"] for a in fairness["attributes"]}
+    tested = json.loads((store.local / "test_metrics.json").read_text())
+    low, high = tested["intervals"]["roc_auc"]
+    assert low <= tested["roc_auc"] <= high
+
+
 def test_fairness_report_matches_logged_metrics(store: Store) -> None:
     client, local = store.client, store.local
     run = client.get_run(store.versions[0].run_id)

@@ -16,7 +16,7 @@ from attrition.fairness.groups import format_metric, jsonable, num, table_from_r
 from attrition.fairness.policy import EQUAL_OPPORTUNITY, PREDICTIVE_PARITY, STATISTICAL_PARITY
 from attrition.stats import FAIL, INCONCLUSIVE, INSUFFICIENT_EVIDENCE, NOT_APPLICABLE, PASS
 
-# The seed's three metrics (the default policy's gated set).
+# The default policy's three gated metrics.
 METRICS: tuple[str, ...] = (STATISTICAL_PARITY, EQUAL_OPPORTUNITY, PREDICTIVE_PARITY)
 
 

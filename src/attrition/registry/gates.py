@@ -90,7 +90,9 @@ class GateReport:
     def summary(self) -> str:
         gated = [r for r in self.results if r.passed is not None]
         ok = sum(1 for r in gated if r.passed)
-        return f"{ok}/{len(gated)} gates passed"
+        open_gates = sum(1 for r in self.results if r.verdict == "inconclusive" and not r.passed)
+        extra = f", {open_gates} inconclusive" if open_gates else ""
+        return f"{ok}/{len(gated)} gates passed{extra}"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

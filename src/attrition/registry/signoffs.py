@@ -58,13 +58,13 @@ def signoff_gate(staging_results: Sequence[GateResult]) -> GateResult:
     inconclusive = [r.name for r in staging_results if r.verdict == INCONCLUSIVE]
     missing = unsigned_inconclusive(staging_results)
     if not inconclusive:
-        return GateResult(name, 0, 0, None, True, "No inconclusive gate to sign off")
+        return GateResult(name, 0, 0, "=", True, "No inconclusive gate to sign off")
     if not missing:
         return GateResult(
             name,
             0,
             0,
-            None,
+            "=",
             True,
             f"Every inconclusive gate is signed off: {', '.join(inconclusive)}",
         )
@@ -72,7 +72,7 @@ def signoff_gate(staging_results: Sequence[GateResult]) -> GateResult:
         name,
         len(missing),
         0,
-        None,
+        "=",
         False,
         f"{len(missing)} inconclusive gate(s) not signed off: {', '.join(missing)} "
         "(attrition review --version V --approve --accept-inconclusive GATE[,GATE] "

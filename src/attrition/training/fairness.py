@@ -50,8 +50,19 @@ def _assess(
     )
 
 
+def pooled_evidence(facts: RunFacts) -> bool:
+    """Whether the out-of-fold predictions are the registered model's own.
+
+    A model refitted after the search (`--mitigate`) has no cross-fitted predictions of its
+    own, so its fairness evidence is the test split alone.
+    """
+    return facts.mitigation is None
+
+
 def pooled_fairness(facts: RunFacts) -> FairnessAssessment:
     """Fairness over every labelled row: out-of-fold training plus test predictions."""
+    if not pooled_evidence(facts):
+        return test_only_fairness(facts)
     policy, _ = training_policy(facts)
     labels = np.concatenate([facts.train.labels.to_numpy(), facts.test.labels.to_numpy()])
     proba = np.concatenate([np.asarray(facts.result.oof_proba), np.asarray(facts.test_proba)])
@@ -78,8 +89,11 @@ def fairness_document(
     and the feasibility of its criteria."""
     policy, chosen_by = training_policy(facts)
     document = pooled.to_dict()
-    rows = len(facts.train.labels) + len(facts.test.labels)
-    document["evidence"] = {"source": POOLED_SOURCE, "rows": rows}
+    if pooled_evidence(facts):
+        rows = len(facts.train.labels) + len(facts.test.labels)
+        document["evidence"] = {"source": POOLED_SOURCE, "rows": rows}
+    else:
+        document["evidence"] = {"source": TEST_SOURCE, "rows": len(facts.test.labels)}
     document["test_only"] = {
         "source": TEST_SOURCE,
         "rows": len(facts.test.labels),
