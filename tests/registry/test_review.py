@@ -38,7 +38,10 @@ def png(width: float = 3, height: float = 3) -> bytes:
 def add_evidence(store: Store, name: str, version: str) -> str:
     """Log the training run's PNGs, a fuller model card and fairness.json; return the run id."""
     run_id = str(get_version(store.client, name, version).run_id)
-    card = "# Model card: test\n" + "".join(f"- line {i}\n" for i in range(40))
+    card = (
+        "# Model card: test\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        + "".join(f"- line {i}\n" for i in range(40))
+    )
     fairness = {
         "attributes": [
             {
@@ -95,8 +98,11 @@ def test_first_version_review_shows_every_gate_and_the_evidence(store: Store) ->
     assert "abc123" in html and "feedbeef" in html
     assert "No champion yet" in html
     assert "below minimum size: not gated" in html
-    assert "The whole model card (41 lines)" in html
-    assert "fairness_report.html" in html and "file://" in html
+    assert "<h1>Model card: test</h1>" in html and "<li>line 39</li>" in html
+    assert "<td>1</td>\n<td>2</td>" in html  # a Markdown table becomes an HTML table
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert '<a href="fairness_report.html">' in html and "file://" not in html
+    assert "No gate was forced or signed off" in html
     assert "No review decision recorded yet" in html
 
 
@@ -152,7 +158,7 @@ def test_report_is_logged_to_the_run_with_a_dated_copy(store: Store) -> None:
     version = store.make_version(name)
     run_id = str(get_version(store.client, name, version).run_id)
 
-    paths = log_review_report(store.client, run_id, "<html>first</html>")
+    paths = log_review_report(store.client, run_id, "<html><head></head>first</html>")
     log_review_report(store.client, run_id, "<html>second</html>")
 
     assert paths[0] == REPORT_NAME and paths[1].startswith("reviews/")
@@ -160,6 +166,38 @@ def test_report_is_logged_to_the_run_with_a_dated_copy(store: Store) -> None:
     dated = [a.path for a in store.client.list_artifacts(run_id, "reviews")]
     assert REPORT_NAME in top and len(dated) == 2
     assert all(p.endswith("_" + REPORT_NAME) for p in dated)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(store.client.download_artifacts(run_id, paths[1], tmp)).read_text()
+    assert copy == '<html><head><base href="../"></head>first</html>'  # links resolve one folder up
+
+
+def test_forced_and_signed_off_gates_head_the_report(store: Store) -> None:
+    name = store.new_model()
+    version = store.make_version(name, metrics={"test_roc_auc": 0.7})
+    with pytest.raises(TransitionRefused):
+        transition(store.client, name, version, "Staging", thresholds=THRESHOLDS, actor="ann")
+    transition(
+        store.client,
+        name,
+        version,
+        "Staging",
+        thresholds=THRESHOLDS,
+        actor="bob",
+        force=True,
+        reason="pilot on one site only",
+    )
+
+    facts = gather_review(store.client, name, version, THRESHOLDS)
+    html = render_review_report(facts)
+
+    forced = [e for e in facts.audit if e.forced]
+    refused = [e for e in facts.audit if e.outcome == "refused"]
+    assert forced and refused and forced[0].failed_gates
+    banner = html[html.index('class="banner"') : html.index("<h2>Summary</h2>")]
+    assert "forced past" in banner and "bob" in banner and "pilot on one site only" in banner
+    assert all(gate in banner for gate in forced[0].failed_gates)
+    trail = html[html.index("Audit trail of this version") :]
+    assert "failing gates: " + ", ".join(refused[0].failed_gates) in trail
 
 
 def test_unknown_version_or_model_is_a_registry_error(store: Store) -> None:

@@ -202,6 +202,11 @@ def gather_review(
     return facts
 
 
+def for_dated_copy(html: str) -> str:
+    """The report as kept under `reviews/`: its relative links resolve one folder up."""
+    return html.replace("<head>", '<head><base href="../">', 1)
+
+
 def log_review_report(client: MlflowClient, run_id: str, html: str) -> list[str]:
     """Log the report to the version's run as `review_report.html` and keep a dated copy.
 
@@ -214,7 +219,7 @@ def log_review_report(client: MlflowClient, run_id: str, html: str) -> list[str]
         latest.write_text(html, encoding="utf-8")
         client.log_artifact(run_id, str(latest))
         copy = Path(tmp) / dated
-        copy.write_text(html, encoding="utf-8")
+        copy.write_text(for_dated_copy(html), encoding="utf-8")
         client.log_artifact(run_id, str(copy), artifact_path=REVIEWS_FOLDER)
     return [REPORT_NAME, f"{REVIEWS_FOLDER}/{dated}"]
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from attrition.registry.compare import artifact_href
 from attrition.registry.gates import GateResult
 from attrition.registry.notes import addresses_of, reasons_of
 from attrition.registry.review import (
@@ -21,10 +20,10 @@ from attrition.registry.review import (
 from attrition.registry.versions import REVIEW_TAG
 from attrition.reports.format import number, png_aspect, stamp
 from attrition.reports.render import Footer, render
+from attrition.reports.review_banner import artifact_link, card_html, exceptions, refusal_reason
 from attrition.reports.review_fairness import fairness_section
 from attrition.stats import METRIC_NAMES
 
-CARD_PREVIEW_LINES = 18
 WIDE = 1.6  # figures wider than this (width / height) get a full row
 SUMMARY_GROUPS = (
     ("performance", "Performance (test split)"),
@@ -47,6 +46,7 @@ def review_context(facts: ReviewFacts, generated: datetime | None = None) -> dic
         "title": f"Staging review: {facts.model_name} version {facts.version}",
         "subtitle": f"Stage {facts.stage}; generated {stamp(footer.generated)}.",
         "footer": footer,
+        "exceptions": exceptions(facts, _when),
         "summary": _summary(facts),
         "initial": _initial(facts),
         "performance": _performance(facts),
@@ -106,12 +106,11 @@ def _figures(facts: ReviewFacts, names: Sequence[str]) -> dict[str, Any]:
 
 
 def _link(facts: ReviewFacts, path: str) -> dict[str, Any]:
-    """An artifact of the run: a `file://` link when it is on this machine."""
-    href = artifact_href(facts.artifact_uri, path) if facts.artifact_uri else None
+    """An artifact of the run, linked relative to the run's artifact folder."""
     return {
         "path": path,
         "present": path in facts.artifact_paths,
-        "href": href,
+        "href": artifact_link(path),
         "run_id": facts.run_id or "",
     }
 
@@ -254,10 +253,8 @@ def _documentation(facts: ReviewFacts) -> dict[str, Any]:
         lines = facts.model_card.splitlines()
         card = {
             "link": _link(facts, "model_card.md"),
-            "preview": "\n".join(lines[:CARD_PREVIEW_LINES]),
-            "preview_lines": CARD_PREVIEW_LINES,
             "lines": len(lines),
-            "text": facts.model_card,
+            "html": card_html(facts.model_card),
         }
     sizes = [
         (e.path, _num(round(e.size / 1024, 1)) + " KB" if e.size is not None else "folder")
@@ -315,7 +312,7 @@ def _decision(facts: ReviewFacts) -> dict[str, Any]:
             e.actor,
             f"{e.action}: {e.from_stage} -> {e.to_stage}",
             e.outcome + (" (forced)" if e.forced else ""),
-            e.reason or "",
+            refusal_reason(e.failed_gates, e.reason) if e.outcome == "refused" else e.reason or "",
         )
         for e in facts.audit
     ]
