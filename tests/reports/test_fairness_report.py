@@ -10,7 +10,9 @@ from matplotlib.figure import Figure
 from attrition.config import GateThresholds
 from attrition.fairness import FairnessAssessment, assess_fairness, format_metric
 from attrition.mitigation import compare_mitigation
-from attrition.reports.fairness_report import plot_fairness, render_fairness_report
+from attrition.fairness.intersection import intersection_table
+from attrition.reports.fairness_plots import FONT, failing_metrics, plot_fairness
+from attrition.reports.fairness_report import render_fairness_report
 
 
 def make_rows(group: str, size: int, leavers: int, flagged: tuple[int, int]) -> pd.DataFrame:
@@ -95,10 +97,34 @@ def test_report_with_mitigation_comparison(
         assert format_metric(side["disparity"]["Gender"]) in html
 
 
-def test_plot_marks_small_groups(assessment: FairnessAssessment) -> None:
-    fig = plot_fairness(assessment)
+def test_plot_shows_differences_thresholds_and_base_rates(
+    assessment: FairnessAssessment, frame: pd.DataFrame
+) -> None:
+    cross = intersection_table(frame["y_true"], frame["y_pred"], frame[["Gender", "AgeBand"]], 30)
+    fig = plot_fairness(assessment, cross)
     assert isinstance(fig, Figure)
-    assert len(fig.axes) == len(assessment.attributes)
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert any("small" in label and label.startswith("Other") for label in labels)
-    assert not any("small" in label and label.startswith("Female") for label in labels)
+    assert len(fig.axes) == 2 * len(assessment.attributes) + 1
+    gender = next(a for a in assessment.attributes if a.name == "Gender")
+    title = fig.axes[0].get_title(loc="left")
+    failing = failing_metrics(gender)
+    assert title.startswith("Gender: ") and all(m in title for m in failing)
+    # one whisker per difference, and each threshold as a dashed line at its value
+    diff_axes = fig.axes[0]
+    dashed = [line for line in diff_axes.get_lines() if line.get_linestyle() == "--"]
+    assert sorted({line.get_xdata()[0] for line in dashed}) == sorted(
+        {d.threshold for d in gender.differences.values()}
+    )
+    points = {
+        round(line.get_xdata()[0], 6) for line in diff_axes.get_lines() if line.get_marker() in "os"
+    }
+    assert points == {round(d.value, 6) for d in gender.differences.values() if d.value is not None}
+    # base rates per group: Female 30/120
+    rates = fig.axes[1]
+    assert "25%" in [t.get_text() for t in rates.texts]
+    labels = [t.get_text() for t in rates.get_yticklabels()]
+    assert "Other (n=8, small)" in labels and "Female (n=120)" in labels
+    # the intersection suppresses cells under 30 employees
+    cells = cross.cells if cross is not None else pd.DataFrame()
+    assert cells["suppressed"].any() and cells.loc[cells["suppressed"], "base_rate"].isna().all()
+    assert "reported only" in fig.axes[-1].get_title(loc="left")
+    assert all(t.get_fontsize() >= FONT - 2 for ax in fig.axes for t in ax.get_yticklabels())

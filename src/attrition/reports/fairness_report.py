@@ -6,9 +6,6 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from matplotlib.figure import Figure
-
 from attrition.fairness import (
     RATE_OF,
     SMALL_GROUP_NOTE,
@@ -19,6 +16,8 @@ from attrition.fairness import (
     metric_key,
 )
 from attrition.fairness.audit import EVIDENCE_WORDS
+from attrition.fairness.intersection import Intersection
+from attrition.reports.fairness_plots import plot_fairness
 from attrition.reports.format import figure_png, join_words, percent
 from attrition.reports.render import Footer, render
 
@@ -40,65 +39,6 @@ RATE_WORDS: dict[str, str] = {
     "fpr": "shares of stayers flagged",
     "calibration_gap": "calibration gaps (observed leaver rate minus mean predicted probability)",
 }
-_RATES = (
-    ("selection_rate", "Selection rate"),
-    ("tpr", "TPR (leavers flagged)"),
-    ("precision", "Precision"),
-)
-_COLOURS = ("#486581", "#f0b429", "#3ebd93")
-
-
-def plot_fairness(assessment: FairnessAssessment) -> Figure:
-    """Per-group selection rate, TPR and precision for every attribute.
-
-    Small groups (reported, not gated) are shaded, hatched and marked in their label.
-    """
-    if not assessment.attributes:
-        fig = Figure(figsize=(6.4, 1.6))
-        reason = assessment.reason or "no sensitive attributes were audited"
-        fig.text(0.5, 0.5, f"No fairness audit: {reason}.", ha="center", va="center", wrap=True)
-        return fig
-    count = len(assessment.attributes)
-    fig = Figure(figsize=(5.2 * count, 4.2), layout="constrained")
-    axes = fig.subplots(1, count, squeeze=False)[0]
-    for ax, attribute in zip(axes, assessment.attributes, strict=False):
-        groups = attribute.groups
-        positions = np.arange(len(groups))
-        width = 0.8 / len(_RATES)
-        for position, small in zip(positions, groups["small"], strict=True):
-            if small:  # shaded so a small group stands out even when its rates are zero
-                ax.axvspan(position - 0.45, position + 0.45, color="#e4e7eb", zorder=0)
-        for i, ((column, label), colour) in enumerate(zip(_RATES, _COLOURS, strict=True)):
-            values = groups[column].fillna(0.0).to_numpy(dtype=float)
-            bars = ax.bar(positions + (i - 1) * width, values, width, label=label, color=colour)
-            for bar, small, value in zip(bars, groups["small"], groups[column], strict=True):
-                if small:
-                    bar.set_alpha(0.45)
-                    bar.set_hatch("//")
-                if value != value:  # NaN: rate undefined for this group
-                    ax.annotate("n/a", (bar.get_x() + width / 2, 0.01), ha="center", fontsize=7)
-        ax.set_xticks(
-            positions,
-            [
-                f"{g}\n(n={n}, small)" if s else f"{g}\n(n={n})"
-                for g, n, s in zip(groups["group"], groups["count"], groups["small"], strict=True)
-            ],
-            fontsize=8,
-        )
-        ax.set_ylim(0, 1.05)
-        ax.set_title(f"{attribute.name}: {_attribute_verdict(attribute)}")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("rate at the decision threshold")
-    axes[0].legend(loc="upper left", fontsize=8)
-    if any(attribute.groups["small"].any() for attribute in assessment.attributes):
-        fig.suptitle(
-            f"Shaded, hatched: groups under {assessment.min_group_size} employees "
-            "(reported, not gated)",
-            fontsize=9,
-        )
-    return fig
-
-
 GROUP_HEADERS = (
     "group",
     "employees",
@@ -120,6 +60,7 @@ def render_fairness_report(
     comparison: MitigationComparison | None = None,
     generated: datetime | None = None,
     document: dict[str, Any] | None = None,
+    intersection: Intersection | None = None,
 ) -> str:
     """The whole assessment as one self-contained HTML page (`fairness_report.html.j2`).
 
@@ -172,7 +113,9 @@ def render_fairness_report(
         "verdict_rows": verdict_rows,
         "group_headers": GROUP_HEADERS,
         "attributes": [_attribute(a) for a in assessment.attributes],
-        "chart": figure_png(plot_fairness(assessment)) if assessment.attributes else None,
+        "chart": figure_png(plot_fairness(assessment, intersection))
+        if assessment.attributes
+        else None,
         "mitigation": _mitigation(comparison) if comparison is not None else None,
     }
     return render("fairness_report.html.j2", context)

@@ -23,14 +23,20 @@ from attrition.explain import Explainer, plot_feature_importance, plot_shap_summ
 from attrition.fairness import FairnessAssessment
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.drift_report import INTERACTIVE, DriftPage, drift_summary_html
-from attrition.reports.fairness_report import plot_fairness, render_fairness_report
+from attrition.reports.fairness_plots import plot_fairness
+from attrition.reports.fairness_report import render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.model_card import ModelCard, render_model_card
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram, plot_roc_curve
 from attrition.training.choice_artifacts import decision_files, decision_summary, frontier_files
 from attrition.training.evaluate import metric_intervals
 from attrition.training.facts import RunFacts, Timer, json_text
-from attrition.training.fairness import fairness_document, pooled_fairness, test_only_fairness
+from attrition.training.fairness import (
+    fairness_document,
+    fairness_intersection,
+    pooled_fairness,
+    test_only_fairness,
+)
 from attrition.training.metadata import model_metadata, used_sensitive
 from attrition.training.reference import reference_files
 
@@ -155,8 +161,9 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     bundle.metrics.update(fairness.metrics())
     bundle.fairness_document = fairness_document(facts, fairness, test_only)
     bundle.files["fairness.json"] = json_text(bundle.fairness_document)
+    intersection = fairness_intersection(facts)
     bundle.files["fairness_metrics.png"] = timer(
-        "fairness_metrics.png", lambda: _png(plot_fairness(fairness))
+        "fairness_metrics.png", lambda: _png(plot_fairness(fairness, intersection))
     )
     bundle.files["fairness_report.html"] = timer(
         "fairness_report.html",
@@ -167,6 +174,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             threshold=facts.result.threshold,
             comparison=facts.mitigation,
             document=bundle.fairness_document,
+            intersection=intersection,
         ),
     )
     bundle.files.update(timer("fairness_frontier", lambda: frontier_files(facts)))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from attrition.fairness import FairnessAssessment, assess_fairness
 from attrition.fairness.feasibility import assess_feasibility
+from attrition.fairness.intersection import Intersection, intersection_table
 from attrition.fairness.policy import FairnessPolicy, policy_in_force, policy_record
 from attrition.training.facts import RunFacts
 
@@ -59,27 +60,39 @@ def pooled_evidence(facts: RunFacts) -> bool:
     return facts.mitigation is None
 
 
+Rows = tuple[np.ndarray, np.ndarray, pd.DataFrame]
+
+
+def _pooled_rows(facts: RunFacts) -> Rows:
+    labels = np.concatenate([facts.train.labels.to_numpy(), facts.test.labels.to_numpy()])
+    proba = np.concatenate([np.asarray(facts.result.oof_proba), np.asarray(facts.test_proba)])
+    return labels, proba, pd.concat([facts.train.audit, facts.test.audit], ignore_index=True)
+
+
+def _test_rows(facts: RunFacts) -> Rows:
+    labels = facts.test.labels.to_numpy()
+    return labels, np.asarray(facts.test_proba), facts.test.audit.reset_index(drop=True)
+
+
 def pooled_fairness(facts: RunFacts) -> FairnessAssessment:
     """Fairness over every labelled row: out-of-fold training plus test predictions."""
     if not pooled_evidence(facts):
         return test_only_fairness(facts)
     policy, _ = training_policy(facts)
-    labels = np.concatenate([facts.train.labels.to_numpy(), facts.test.labels.to_numpy()])
-    proba = np.concatenate([np.asarray(facts.result.oof_proba), np.asarray(facts.test_proba)])
-    audit = pd.concat([facts.train.audit, facts.test.audit], ignore_index=True)
-    return _assess(facts, labels, proba, audit, policy)
+    return _assess(facts, *_pooled_rows(facts), policy)
+
+
+def fairness_intersection(facts: RunFacts) -> Intersection | None:
+    """The first two sensitive attributes crossed, on the same rows as the fairness evidence."""
+    labels, proba, audit = _pooled_rows(facts) if pooled_evidence(facts) else _test_rows(facts)
+    decisions = (proba >= facts.result.threshold).astype(int)
+    return intersection_table(labels, decisions, audit, facts.thresholds.min_group_size)
 
 
 def test_only_fairness(facts: RunFacts) -> FairnessAssessment:
     """Fairness of the test-split decisions alone, reported beside the pooled evidence."""
     policy, _ = training_policy(facts)
-    return _assess(
-        facts,
-        facts.test.labels.to_numpy(),
-        np.asarray(facts.test_proba),
-        facts.test.audit.reset_index(drop=True),
-        policy,
-    )
+    return _assess(facts, *_test_rows(facts), policy)
 
 
 def fairness_document(

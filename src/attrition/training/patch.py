@@ -31,7 +31,8 @@ from attrition.fairness import assess_fairness
 from attrition.registry.notes import add_note
 from attrition.registry.semver import PATCH_OF_TAG, semver_of
 from attrition.registry.versions import get_version, run_id_of
-from attrition.reports.fairness_report import plot_fairness, render_fairness_report
+from attrition.reports.fairness_plots import plot_fairness
+from attrition.reports.fairness_report import render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram
 from attrition.training.evaluate import classification_metrics
