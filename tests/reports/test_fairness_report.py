@@ -105,7 +105,7 @@ def test_plot_shows_differences_thresholds_and_base_rates(
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * len(assessment.attributes) + 1
     gender = next(a for a in assessment.attributes if a.name == "Gender")
-    title = fig.axes[0].get_title(loc="left")
+    title = fig.axes[0].get_title(loc="left").replace("\n", " ")
     failing = failing_metrics(gender)
     assert title.startswith("Gender: ") and all(m in title for m in failing)
     # one whisker per difference, and each threshold as a dashed line at its value

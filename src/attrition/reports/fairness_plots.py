@@ -10,6 +10,8 @@ reports embed the figure (about 900 px wide).
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -48,7 +50,7 @@ def plot_fairness(
     rows = len(assessment.attributes) + (intersection is not None)
     heights = [_height(a) for a in assessment.attributes]
     if intersection is not None:
-        heights.append(max(2.4, 0.42 * len(intersection.cells) + 1.2))
+        heights.append(max(2.4, 0.32 * len(intersection.cells) + 1.2))
     fig = Figure(figsize=(13, sum(heights)), layout="constrained")
     grid = fig.add_gridspec(rows, 2, height_ratios=heights, width_ratios=(1.25, 1))
     for i, attribute in enumerate(assessment.attributes):
@@ -125,7 +127,7 @@ def _differences(ax: Axes, attribute: AttributeFairness) -> None:
     )
     ax.tick_params(axis="x", labelsize=FONT - 1)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(_title(attribute), fontsize=FONT + 1, loc="left")
+    ax.set_title(textwrap.fill(_title(attribute), 58), fontsize=FONT + 1, loc="left")
 
 
 def _base_rates(ax: Axes, attribute: AttributeFairness, min_size: int) -> None:
