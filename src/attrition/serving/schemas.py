@@ -27,8 +27,15 @@ from pydantic import (
 from attrition.config import Band
 from attrition.data.prepare import band_of
 from attrition.data.ranges import plausible_range
-
-RiskBand = Literal["low", "medium", "high"]
+from attrition.serving.responses import (  # noqa: F401  (the response models live there)
+    Factor,
+    ModelInfo,
+    Prediction,
+    PredictionBatch,
+    Readiness,
+    ReloadOutcome,
+    RiskBand,
+)
 
 
 @dataclass(frozen=True)
@@ -289,74 +296,3 @@ def error_details(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",
         loc = [*prefix, *error["loc"]]
         details.append({"loc": loc, "msg": error["msg"], "type": error["type"]})
     return details
-
-
-class Factor(BaseModel):
-    """One input's share in the predicted probability (SHAP, probability units)."""
-
-    feature: str
-    value: Any = None
-    contribution: float
-    direction: Literal["raises risk", "lowers risk"]
-
-
-class Prediction(BaseModel):
-    """The model's answer for one employee."""
-
-    employee_id: int | str | None = Field(description="The id sent with the request, if any.")
-    attrition_probability: float = Field(ge=0, le=1)
-    decision: bool = Field(description="True when the probability reaches the tuned threshold.")
-    risk_band: RiskBand
-    model_version: str
-    model_semver: str | None = Field(default=None, description="Semantic version of the model.")
-    request_id: str
-    factors: list[Factor] | None = Field(
-        default=None, description="Top factors behind the score (with explain=true)."
-    )
-
-
-class PredictionBatch(BaseModel):
-    """Answers for a batch, in request order."""
-
-    model_version: str
-    model_semver: str | None = None
-    predictions: list[Prediction]
-
-
-class ModelInfo(BaseModel):
-    """What is being served and how it was trained."""
-
-    name: str
-    version: str
-    semver: str | None = None
-    alias: str | None
-    stage: str | None
-    run_id: str | None
-    model_kind: str | None
-    threshold: float
-    risk_bands: dict[str, float]
-    trained_at: str | None
-    test_metrics: dict[str, float]
-    fast_path: bool
-    scoring: str
-    features: list[dict[str, Any]]
-    loaded_at: str
-
-
-class Readiness(BaseModel):
-    """Whether a model is loaded, and what the last reload did."""
-
-    ready: bool
-    model_name: str
-    model_version: str | None = None
-    reason: str | None = None
-    last_reload: dict[str, Any] | None = None
-
-
-class ReloadOutcome(BaseModel):
-    """Result of a reload request."""
-
-    outcome: Literal["loaded", "unchanged", "failed", "no_champion"]
-    version: str | None = None
-    previous_version: str | None = None
-    error: str | None = None
