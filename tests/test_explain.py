@@ -245,3 +245,20 @@ def test_summary_plot_colours_categorical_dtype(values: pd.DataFrame, rows: pd.D
     as_category = rows.astype({"Department": "category"})
     figure = plot_shap_summary(values, as_category, max_display=2)
     assert len(_tick_labels(figure)) == 2
+
+
+def test_linked_inputs_are_one_factor_summing_their_parts(
+    pipeline: Pipeline, data: tuple[pd.DataFrame, pd.Series], rows: pd.DataFrame
+) -> None:
+    group = ["Age", "MonthlyIncome"]
+    grouped = Explainer(pipeline, data[0], max_background=60, seed=0, groups=[group])
+    plain = grouped.shap_values(rows)
+    factors = grouped.factor_values(plain)
+    assert "Age + MonthlyIncome" in factors.columns
+    assert not set(group) & set(factors.columns)
+    np.testing.assert_allclose(factors["Age + MonthlyIncome"], plain[group].sum(axis=1))
+    np.testing.assert_allclose(factors.sum(axis=1), plain.sum(axis=1))
+    top = grouped.top_factors(rows.iloc[:5], k=10)
+    named = [f for f in top[0] if f.feature == "Age + MonthlyIncome"]
+    row = rows.iloc[0]
+    assert named and named[0].value == f"Age={row['Age']}, MonthlyIncome={row['MonthlyIncome']}"

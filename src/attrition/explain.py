@@ -37,6 +37,11 @@ LOWERS: Direction = "lowers risk"
 TITLE = "What drives predicted attrition risk"
 
 
+def factor_name(group: list[str]) -> str:
+    """The name of one factor of linked inputs: "JobLevel + MonthlyIncome"."""
+    return " + ".join(group)
+
+
 @dataclass(frozen=True)
 class Factor:
     """One input's share in an employee's predicted risk.
@@ -61,6 +66,8 @@ class Explainer:
             the training features); a random `max_background` of them is kept.
         max_background: Background rows kept; cost grows linearly with it.
         seed: Seed for the background sample and the permutation orders.
+        groups: Strongly associated inputs reported as one factor each (their
+            contributions summed); a factor is named by its members joined with " + ".
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class Explainer:
         *,
         max_background: int = 100,
         seed: int = 0,
+        groups: list[list[str]] | None = None,
     ) -> None:
         if not hasattr(model, "predict_proba"):
             raise ValueError("model has no predict_proba; a fitted classifier is needed")
@@ -84,6 +92,8 @@ class Explainer:
         if not self.feature_names:
             raise ValueError("background has no columns")
         self.model = model
+        self.groups = [[c for c in g if c in self.feature_names] for g in groups or []]
+        self.groups = [g for g in self.groups if len(g) > 1]
         rng = np.random.default_rng(seed)
         frame = self._select(background, "background")
         if len(frame) > max_background:
@@ -121,7 +131,7 @@ class Explainer:
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        values = self.shap_values(features)
+        values = self.factor_values(self.shap_values(features))
         raw = self._select(features, "features")
         result: list[list[Factor]] = []
         for (_, contributions), (_, row) in zip(values.iterrows(), raw.iterrows(), strict=True):
@@ -130,7 +140,7 @@ class Explainer:
                 [
                     Factor(
                         feature=str(name),
-                        value=_plain(row[name]),
+                        value=self._value(row, str(name)),
                         contribution=float(contributions[name]),
                         direction=RAISES if contributions[name] > 0 else LOWERS,
                     )
@@ -138,6 +148,27 @@ class Explainer:
                 ]
             )
         return result
+
+    def factor_values(self, values: pd.DataFrame) -> pd.DataFrame:
+        """Per-column contributions with each group of linked inputs summed into one factor.
+
+        A factor takes its first member's place; rows still sum to the same total.
+        """
+        if not self.groups:
+            return values
+        out = values.copy()
+        for group in self.groups:
+            out[factor_name(group)] = values[group].sum(axis=1)
+        grouped = {c for g in self.groups for c in g}
+        firsts = {g[0]: factor_name(g) for g in self.groups}
+        order = [firsts.get(c, c) for c in values.columns if c not in grouped or c in firsts]
+        return out[order]
+
+    def _value(self, row: pd.Series, name: str) -> object:
+        members = next((g for g in self.groups if factor_name(g) == name), None)
+        if members is None:
+            return _plain(row[name])
+        return ", ".join(f"{c}={_plain(row[c])}" for c in members)
 
     def _select(self, frame: pd.DataFrame, what: str) -> pd.DataFrame:
         missing = [c for c in self.feature_names if c not in frame.columns]

@@ -160,3 +160,17 @@ def test_report_outcome_and_json() -> None:
     assert data["results"][1]["value"] is None and data["reason"] == "pilot"
     passing = build_report("Staging", "2", results[2:], forced=True, reason="x")
     assert passing.passed and not passing.forced and passing.outcome == "passed"
+
+
+def test_raw_association_over_the_bar_passes_only_when_handled() -> None:
+    from attrition.registry.gates import correlation_gate
+
+    under = correlation_gate({"dq_raw_association": 0.5, "dq_max_abs_correlation": 0.4}, 0.8)
+    assert under.passed is True and under.value == 0.5
+    handled = correlation_gate({"dq_raw_association": 0.95, "dq_max_abs_correlation": 0.6}, 0.8)
+    assert handled.passed is True and handled.value == 0.95
+    assert "0.950" in handled.message and "handled" in handled.message
+    kept = correlation_gate({"dq_raw_association": 0.95, "dq_max_abs_correlation": 0.9}, 0.8)
+    assert kept.passed is False and "not handled" in kept.message
+    old = correlation_gate({"dq_max_abs_correlation": 0.9}, 0.8)
+    assert old.passed is False and old.value == 0.9

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attrition.data.association import associations, linked_groups
 from attrition.data.keys import Duplicates
 
 # Tukey's "far out" fence: skewed but legitimate values (incomes, tenures) stay inside it.
@@ -25,15 +26,23 @@ class DataQuality:
     outliers_by_column: dict[str, int]
     duplicate_rate: float = 0.0
     duplicates: dict[str, Any] = field(default_factory=dict)
+    raw_association: float | None = None
+    raw_pair: tuple[str, str] | None = None
+    raw_method: str = ""
+    linked_inputs: list[list[str]] = field(default_factory=list)
+    strong_pairs: list[str] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names read by the data-quality gate."""
-        return {
+        found = {
             "dq_missing_rate": self.missing_value_rate,
             "dq_outlier_rate": self.outlier_rate,
             "dq_max_abs_correlation": self.max_abs_correlation,
             "dq_duplicate_rate": self.duplicate_rate,
         }
+        if self.raw_association is not None:
+            found["dq_raw_association"] = self.raw_association
+        return found
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -82,8 +91,12 @@ def assess_quality(
     model_inputs: pd.DataFrame,
     ordinal_max_levels: int,
     duplicates: Duplicates | None = None,
+    bar: float = 0.8,
 ) -> DataQuality:
-    """Quality of the training features; correlation is measured on what the model takes in.
+    """Quality of the training features; association is measured on the raw inputs.
+
+    The raw inputs' strongest association (before any encoding) is the gated figure;
+    the correlation left between the encoded inputs the estimator sees is kept beside it.
 
     Args:
         features: the training features as loaded (model columns, raw values).
@@ -91,11 +104,15 @@ def assess_quality(
             with column names; correlation between model inputs is what the gate is about.
         ordinal_max_levels: integer columns with at most this many levels are ordinal.
         duplicates: the repeats counted in the whole table (before the split), if known.
+        bar: associations between raw inputs at or over it link those inputs (they are
+            explained as one factor).
     """
     columns = continuous_columns(features, ordinal_max_levels)
     counts = outlier_counts(features, columns)
     cells = sum(int(features[c].notna().sum()) for c in columns)
     correlation, pair = max_abs_correlation(model_inputs)
+    found = associations(features)
+    top = found[0] if found else None
     return DataQuality(
         missing_value_rate=missing_value_rate(features),
         outlier_rate=sum(counts.values()) / cells if cells else 0.0,
@@ -104,4 +121,9 @@ def assess_quality(
         outliers_by_column={k: v for k, v in counts.items() if v},
         duplicate_rate=duplicates.duplicate_rate if duplicates else 0.0,
         duplicates=duplicates.to_dict() if duplicates else {},
+        raw_association=top.value if top else 0.0,
+        raw_pair=(top.first, top.second) if top else None,
+        raw_method=top.method if top else "",
+        linked_inputs=linked_groups(found, bar),
+        strong_pairs=[a.text() for a in found if a.value >= bar],
     )

@@ -289,6 +289,10 @@ def score_frame(model: LoadedModel, inputs: pd.DataFrame, explain: bool = False)
         factors = model.explain(inputs, k=EXPLAIN_FACTORS)
         for k in range(EXPLAIN_FACTORS):
             out[f"factor_{k + 1}"] = [f[k]["feature"] if len(f) > k else None for f in factors]
+            out[f"factor_{k + 1}_value"] = [
+                None if len(f) <= k or f[k]["value"] is None else str(f[k]["value"])
+                for f in factors
+            ]
             out[f"factor_{k + 1}_contribution"] = [
                 f[k]["contribution"] if len(f) > k else np.nan for f in factors
             ]

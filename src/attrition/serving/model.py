@@ -145,6 +145,7 @@ class LoadedModel:
                     background[self.columns],
                     max_background=EXPLAIN_BACKGROUND,
                     seed=0,
+                    groups=self.metadata.get("linked_inputs"),
                 )
             return self._explainer
 

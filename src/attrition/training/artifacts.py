@@ -129,6 +129,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             model_inputs(facts),
             facts.config.ordinal_max_levels,
             facts.duplicates,
+            facts.thresholds.max_abs_correlation,
         ),
     )
     bundle = Bundle()

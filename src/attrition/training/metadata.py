@@ -117,5 +117,6 @@ def model_metadata(facts: RunFacts, quality: DataQuality) -> dict[str, Any]:
         },
         "code_version": facts.code_version,
         "data_quality": quality.metrics(),
+        "linked_inputs": quality.linked_inputs,
         "metrics": {"cv": facts.cv_metrics, "test": facts.test_metrics},
     }
