@@ -85,6 +85,22 @@ class ModelCard:
     decision: dict[str, Any] = field(default_factory=dict)
     duplicates: dict[str, Any] = field(default_factory=dict)
     semver: str = ""
+    associations: dict[str, Any] = field(default_factory=dict)
+    association_bar: float = 0.8
+
+
+def _linked(quality: dict[str, Any], bar: float) -> dict[str, Any] | None:
+    """Raw inputs associated at or over the bar, and how the pipeline handles them."""
+    pairs = quality.get("strong_pairs") or []
+    if not pairs:
+        return None
+    encoded = quality.get("max_abs_correlation")
+    return {
+        "pairs": pairs,
+        "bar": bar,
+        "groups": [" + ".join(g) for g in quality.get("linked_inputs") or []],
+        "encoded": number(encoded) if encoded is not None else "n/a",
+    }
 
 
 def render_model_card(card: ModelCard) -> str:
@@ -105,6 +121,7 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
         ],
         "quality": "; ".join(f"{k} {number(v)}" for k, v in card.data_quality.items()),
         "drift": _drift_line(card.drift_summary),
+        "linked": _linked(card.associations, card.association_bar),
         "duplicates": duplicates_line(card.duplicates),
         "fairness_passed": bool(fairness.get("passed")),
         "fairness_verdict": str(fairness.get("verdict") or "").replace("_", " "),

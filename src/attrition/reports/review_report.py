@@ -237,9 +237,19 @@ def _champion(facts: ReviewFacts) -> dict[str, Any]:
 def _data_quality(facts: ReviewFacts) -> dict[str, Any]:
     dq = facts.data_quality or {}
     notes = []
+    raw = dq.get("raw_pair")
+    if raw:
+        notes.append(
+            f"Most associated raw inputs (before encoding): {' and '.join(map(str, raw))}, "
+            f"{_num(dq.get('raw_association'), '.2f')} ({dq.get('raw_method', '')})."
+        )
+    for group in dq.get("linked_inputs") or []:
+        notes.append(f"Explained as one factor: {' + '.join(group)}.")
     pair = dq.get("most_correlated_pair")
     if pair:
-        notes.append(f"Most correlated pair of model inputs: {' and '.join(map(str, pair))}.")
+        notes.append(
+            f"Most correlated pair of encoded model inputs: {' and '.join(map(str, pair))}."
+        )
     outliers = dq.get("outliers_by_column")
     if outliers:
         listed = ", ".join(f"{k}: {v}" for k, v in sorted(outliers.items()))

@@ -225,6 +225,8 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str, semve
         decision=bundle.decision,
         duplicates=facts.duplicates.to_dict() if facts.duplicates else {},
         semver=semver,
+        associations=json.loads(bundle.files["data_quality.json"]),
+        association_bar=facts.thresholds.max_abs_correlation,
     )
     return render_model_card(card)
 
