@@ -18,6 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from attrition.explain import (
     Explainer,
     Factor,
+    group_values,
     plot_feature_importance,
     plot_shap_summary,
 )
@@ -224,8 +225,9 @@ def test_summary_plot_labels_rows_with_original_names(
     figure.savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     labels = _tick_labels(figure)
-    assert sorted(labels) == sorted(FEATURES)
-    assert labels[-1] == "OverTime"  # most influential drawn on top
+    expected = [*NUMERIC, *(f"{c} = {v}" for c in CATEGORICAL for v in sorted(rows[c].unique()))]
+    assert sorted(labels) == sorted(expected)  # text columns: one row per category, by name
+    assert labels[-1].startswith("OverTime = ")  # most influential drawn on top
     assert "attrition risk" in figure.axes[0].get_title()
 
 
@@ -243,8 +245,12 @@ def test_importance_plot_labels_bars_with_original_names(
 
 def test_summary_plot_colours_categorical_dtype(values: pd.DataFrame, rows: pd.DataFrame) -> None:
     as_category = rows.astype({"Department": "category"})
-    figure = plot_shap_summary(values, as_category, max_display=2)
-    assert len(_tick_labels(figure)) == 2
+    figure = plot_shap_summary(values, as_category, max_display=30)
+    labels = _tick_labels(figure)
+    assert {f"Department = {d}" for d in rows["Department"].unique()} <= set(labels)
+    grouped = group_values(values, [["Age", "MonthlyIncome"]])
+    labels = _tick_labels(plot_shap_summary(grouped, rows, max_display=30))
+    assert "Age + MonthlyIncome" in labels and "Age" not in labels
 
 
 def test_linked_inputs_are_one_factor_summing_their_parts(

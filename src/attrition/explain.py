@@ -19,12 +19,13 @@ drawn once from `seed`, so a row gets the same explanation alone or in a batch.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 # Upper bound on masked rows sent to `predict_proba` in one call: large enough to
@@ -40,6 +41,24 @@ TITLE = "What drives predicted attrition risk"
 def factor_name(group: list[str]) -> str:
     """The name of one factor of linked inputs: "JobLevel + MonthlyIncome"."""
     return " + ".join(group)
+
+
+def group_values(values: pd.DataFrame, groups: list[list[str]]) -> pd.DataFrame:
+    """`values` with each group of columns summed into one factor column.
+
+    A factor takes its first member's place; rows still sum to the same total. Members
+    missing from `values` are skipped; a group left with one column stays as it is.
+    """
+    groups = [[c for c in g if c in values.columns] for g in groups]
+    groups = [g for g in groups if len(g) > 1]
+    if not groups:
+        return values
+    out = values.copy()
+    for group in groups:
+        out[factor_name(group)] = values[group].sum(axis=1)
+    grouped = {c for g in groups for c in g}
+    firsts = {g[0]: factor_name(g) for g in groups}
+    return out[[firsts.get(c, c) for c in values.columns if c not in grouped or c in firsts]]
 
 
 @dataclass(frozen=True)
@@ -150,19 +169,8 @@ class Explainer:
         return result
 
     def factor_values(self, values: pd.DataFrame) -> pd.DataFrame:
-        """Per-column contributions with each group of linked inputs summed into one factor.
-
-        A factor takes its first member's place; rows still sum to the same total.
-        """
-        if not self.groups:
-            return values
-        out = values.copy()
-        for group in self.groups:
-            out[factor_name(group)] = values[group].sum(axis=1)
-        grouped = {c for g in self.groups for c in g}
-        firsts = {g[0]: factor_name(g) for g in self.groups}
-        order = [firsts.get(c, c) for c in values.columns if c not in grouped or c in firsts]
-        return out[order]
+        """Per-column contributions with each group of linked inputs summed into one factor."""
+        return group_values(values, self.groups)
 
     def _value(self, row: pd.Series, name: str) -> object:
         members = next((g for g in self.groups if factor_name(g) == name), None)
@@ -218,43 +226,55 @@ class Explainer:
 def plot_shap_summary(
     values: pd.DataFrame, features: pd.DataFrame, max_display: int = 20
 ) -> Figure:
-    """Beeswarm of per-employee contributions for the most influential inputs.
+    """Per-employee contributions of the most influential inputs, one dot per employee.
 
-    Dots are coloured by the employee's value; text columns are coloured by their
-    category code (alphabetical order, or the category order for pandas
-    categoricals).
+    Number columns get one row, dots coloured from low (blue) to high (red) by the
+    employee's value. Text columns get one row per category ("JobRole = Sales
+    Executive"), so each category can be read by name. A factor of linked inputs (a
+    column of `values` not in `features`) gets one row in a neutral colour.
     """
-    with warnings.catch_warnings():  # shap's colour maps use soon-deprecated matplotlib calls
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        import shap
-
-    top = _most_influential(values, max_display)
-    data = features.loc[values.index, top]
-    encoded = np.column_stack([_colour_code(data[c]) for c in top])
-    explanation = shap.Explanation(
-        values=values[top].to_numpy(dtype=float), data=encoded, feature_names=top
-    )
-    fig = Figure(figsize=(9, 0.4 * len(top) + 2.0))
+    rows = _summary_rows(values, features.loc[values.index])
+    rows = sorted(rows, key=lambda r: -float(np.mean(np.abs(r[1]))) if len(r[1]) else 0.0)
+    shown = rows[:max_display][::-1]
+    fig = Figure(figsize=(9, 0.38 * len(shown) + 2.0))
     ax = fig.add_subplot()
-    state = np.random.get_state()  # shap jitters with the global RNG; keep it untouched
-    np.random.seed(0)
-    try:
-        shap.plots.beeswarm(
-            explanation,
-            max_display=len(top),
-            ax=ax,
-            show=False,
-            plot_size=None,
-            group_remaining_features=False,
-            color=shap.plots.colors.red_blue,
-            color_bar_label="Employee's value (text columns: category code)",
-        )
-    finally:
-        np.random.set_state(state)
+    rng = np.random.default_rng(0)
+    cmap = colormaps["coolwarm"]
+    for y, (_, contributions, colour) in enumerate(shown):
+        jitter = rng.uniform(-0.28, 0.28, len(contributions))
+        colours = cmap(colour) if colour is not None else "#7b8794"
+        ax.scatter(contributions, y + jitter, s=9, c=colours, alpha=0.8, linewidths=0)
+    ax.axvline(0.0, color="#52606d", linewidth=0.8)
+    ax.set_yticks(range(len(shown)), [label for label, _, _ in shown])
+    ax.set_ylim(-0.6, len(shown) - 0.4)
     ax.set_xlabel("Change in predicted attrition probability (SHAP value)")
-    ax.set_title(_title(len(top), values.shape[1]))
+    ax.set_title(_title(min(max_display, len(rows)), len(rows)))
+    colourbar = fig.colorbar(ScalarMappable(cmap=cmap), ax=ax, ticks=[0, 1], pad=0.01)
+    colourbar.ax.set_yticklabels(["low", "high"])
+    colourbar.set_label("Employee's value (number columns; grey: text or grouped)")
     fig.tight_layout()
     return fig
+
+
+def _summary_rows(
+    values: pd.DataFrame, features: pd.DataFrame
+) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """(label, contributions, colour in [0, 1] or None) per row of the summary plot."""
+    found: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    for name in values.columns:
+        contributions = values[name].to_numpy(dtype=float)
+        column = features[name] if name in features.columns else None
+        if column is None:
+            found.append((str(name), contributions, None))
+        elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            ranks = column.rank(pct=True).to_numpy(dtype=float)
+            found.append((str(name), contributions, np.nan_to_num(ranks, nan=0.5)))
+        else:
+            text = column.astype(object).where(column.notna(), "(missing)").astype(str)
+            for category in sorted(text.unique()):
+                mask = (text == category).to_numpy()
+                found.append((f"{name} = {category}", contributions[mask], None))
+    return found
 
 
 def plot_feature_importance(values: pd.DataFrame, max_display: int = 20) -> Figure:
@@ -284,17 +304,6 @@ def _most_influential(values: pd.DataFrame, max_display: int) -> list[str]:
         raise ValueError("values has no columns to plot")
     order = values.abs().mean().sort_values(ascending=False, kind="stable")
     return [str(c) for c in order.index[:max_display]]
-
-
-def _colour_code(column: pd.Series) -> np.ndarray:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy(dtype=float)
-        return np.where(codes < 0, np.nan, codes)
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=float, na_value=np.nan)
-    as_text = column.astype("string")
-    categories = sorted(as_text.dropna().unique())
-    return pd.Categorical(as_text, categories=categories).codes.astype(float)
 
 
 def _orders(n_background: int, n_features: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,7 +19,12 @@ from matplotlib.figure import Figure
 from attrition import tracking
 from attrition.data.quality import DataQuality, assess_quality
 from attrition.drift import DriftResult
-from attrition.explain import Explainer, plot_feature_importance, plot_shap_summary
+from attrition.explain import (
+    Explainer,
+    group_values,
+    plot_feature_importance,
+    plot_shap_summary,
+)
 from attrition.fairness import FairnessAssessment
 from attrition.pipeline import model_inputs as pipeline_inputs
 from attrition.reports.drift_report import INTERACTIVE, DriftPage, drift_summary_html
@@ -183,11 +188,12 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     bundle.files.update(decision)
     bundle.metrics.update(economics)
     bundle.decision = decision_summary(facts, economics)
+    factors = group_values(values, quality.linked_inputs)
     bundle.files["shap_summary.png"] = timer(
-        "shap_summary.png", lambda: _png(plot_shap_summary(values, facts.test.features))
+        "shap_summary.png", lambda: _png(plot_shap_summary(factors, facts.test.features))
     )
     bundle.files["feature_importance.png"] = timer(
-        "feature_importance.png", lambda: _png(plot_feature_importance(values))
+        "feature_importance.png", lambda: _png(plot_feature_importance(factors))
     )
     if facts.profile:
         bundle.files["ydata-profile.html"] = timer(
