@@ -113,6 +113,10 @@ def test_explain_adds_top_factors(model: LoadedModel, tmp_path: Path) -> None:
     scores = pd.read_parquet(output)
     assert {"factor_1", "factor_1_contribution", "factor_3"} <= set(scores.columns)
     assert scores["factor_1"].notna().all()
+    inputs = pd.read_parquet(source)
+    for row, (_, scored) in zip(inputs.itertuples(index=False), scores.iterrows(), strict=True):
+        # each factor carries the employee's value of that input
+        assert scored["factor_1_value"] == str(getattr(row, scored["factor_1"]))
 
 
 def test_unusable_inputs_fail_with_one_clear_error(model: LoadedModel, tmp_path: Path) -> None:
