@@ -227,7 +227,11 @@ def test_summary_plot_labels_rows_with_original_names(
     labels = _tick_labels(figure)
     expected = [*NUMERIC, *(f"{c} = {v}" for c in CATEGORICAL for v in sorted(rows[c].unique()))]
     assert sorted(labels) == sorted(expected)  # text columns: one row per category, by name
-    assert labels[-1].startswith("OverTime = ")  # most influential drawn on top
+    totals = {c: values[c].abs().sum() for c in NUMERIC}
+    for c in CATEGORICAL:
+        for v in rows[c].unique():
+            totals[f"{c} = {v}"] = values.loc[rows[c] == v, c].abs().sum()
+    assert labels[-1] == max(totals, key=lambda k: totals[k])  # largest total drawn on top
     assert "attrition risk" in figure.axes[0].get_title()
 
 

@@ -234,7 +234,8 @@ def plot_shap_summary(
     column of `values` not in `features`) gets one row in a neutral colour.
     """
     rows = _summary_rows(values, features.loc[values.index])
-    rows = sorted(rows, key=lambda r: -float(np.mean(np.abs(r[1]))) if len(r[1]) else 0.0)
+    # ranked by total absolute contribution, so a rare category does not outrank a common one
+    rows = sorted(rows, key=lambda r: -float(np.abs(r[1]).sum()))
     shown = rows[:max_display][::-1]
     fig = Figure(figsize=(9, 0.38 * len(shown) + 2.0))
     ax = fig.add_subplot()
