@@ -87,5 +87,7 @@ def test_quality_reports_the_raw_pair_and_the_encoded_figure(frame: pd.DataFrame
     assert quality.raw_method == PEARSON_SPEARMAN
     assert quality.metrics()["dq_raw_association"] == quality.raw_association
     assert quality.raw_association is not None and quality.raw_association > 0.9
-    assert any(t.startswith("JobLevel and MonthlyIncome: 1.00 (Pearson") for t in quality.strong_pairs)
+    assert any(
+        t.startswith("JobLevel and MonthlyIncome: 1.00 (Pearson") for t in quality.strong_pairs
+    )
     assert quality.linked_inputs == [["Department", "JobRole"], ["JobLevel", "MonthlyIncome"]]

@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 
 from attrition.config import GateThresholds
 from attrition.fairness import FairnessAssessment, assess_fairness, format_metric
-from attrition.mitigation import compare_mitigation
 from attrition.fairness.intersection import intersection_table
+from attrition.mitigation import compare_mitigation
 from attrition.reports.fairness_plots import FONT, failing_metrics, plot_fairness
 from attrition.reports.fairness_report import render_fairness_report
 
