@@ -216,9 +216,17 @@ def test_training_run_artifacts_are_legible_inside_mlflow(scene: Scene, page: An
     for key, value in fairness.items():
         assert key in text and format_metric(value) in text
 
-    text = artifact_text(scene, page, run_id, "review_report.html")
+    text = artifact_text(scene, page, run_id, "review_report.html", "review_report_mlflow.png")
     assert f"Staging review: {MODEL} version 1" in text
     assert f"{first.data.metrics['test_roc_auc']:.3f}" in text
+    # the banner states the forced transition, who forced it and why, before the summary
+    banner = text[: text.index("Summary")]
+    assert "forced past" in banner and "browser test" in banner
+    # the model card is rendered as HTML: its heading shows without Markdown marks
+    assert f"Model card: {MODEL} v1" in text and "# Model card" not in text
+    frame = page.frame_locator("iframe.mlflow-html-iframe")
+    hrefs = frame.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "fairness_report.html" in hrefs and not any("file:" in h for h in hrefs if h)
 
     text = artifact_text(scene, page, run_id, "model_card.md")
     assert f"{first.data.metrics['test_roc_auc']:.3f}" in text
