@@ -77,6 +77,8 @@ def retrain(
         seed=config.retrain.seed,
         experiment=settings.experiment,
         profile=config.retrain.profile,
+        fairness_policy=thresholds.fairness_policy,
+        policy_chosen_by="gates file" if thresholds.fairness_policy else "default",
     )
     outcome = run_training(frame, data, dataset, thresholds, settings, options, progress)
     client = client_for(settings.tracking_uri)
