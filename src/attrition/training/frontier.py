@@ -126,6 +126,8 @@ class Frontier:
             "gated_metrics": list(self.gated),
             "rule": "best ROC AUC among candidates without a failing gated fairness gate; "
             "else the unconstrained model",
+            "largest_gated_gap": "the judged gated gap with the highest value, with its own "
+            "95% bootstrap interval",
             "chosen": self.chosen_point.name,
             "reason": self.reason,
             "candidates": [p.to_dict(i == self.chosen) for i, p in enumerate(self.points)],
@@ -152,8 +154,11 @@ def judge(
     low, high = percentile_interval(replicates)
     decisions = (proba >= candidate.threshold).astype(int)
     extra: dict[str, Any] = {}
-    if "scores" in inspect.signature(assess_fairness).parameters:
+    accepted = inspect.signature(assess_fairness).parameters
+    if "scores" in accepted:
         extra["scores"] = proba
+    if "gated" in accepted:
+        extra["gated"] = policy.gated
     assessment = assess_fairness(
         y, decisions, audit.reset_index(drop=True), thresholds, n_boot=n_boot, seed=seed, **extra
     )
@@ -206,7 +211,7 @@ def _gap(attribute: str, metric: str, difference: Any, minimum: float) -> GatedG
     low, high = difference.ci_low, difference.ci_high
     evidence = getattr(difference, "evidence", None)
     verdict = getattr(difference, "verdict", None)
-    if verdict is None:
+    if not verdict:
         if value is None:
             verdict = NOT_APPLICABLE
         elif low is None or high is None:
