@@ -60,7 +60,7 @@ class RunFacts:
     profile: bool = True
     seed: int = 42
     frontier: Any = None
-    fairness_policy: str = "seed"
+    fairness_policy: str | None = None
 
     @property
     def base_rate(self) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 
 from attrition import tracking
 from attrition.config import Settings
+from attrition.fairness.policy import policy_named
 from attrition.training.artifacts import Bundle, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
 from attrition.training.search import TrialRecord
@@ -57,7 +58,7 @@ def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None
         "seed": facts.seed,
         "trials": trials,
         "model_family": options.model_family if options else "auto",
-        "fairness_policy": facts.fairness_policy,
+        "fairness_policy": policy_named(facts.fairness_policy).name,
         "fairness_policy_chosen_by": options.policy_chosen_by if options else "default",
         "fairness_candidate": chosen.name if chosen else "unconstrained",
         "threshold_rule": "net savings" if facts.config.decision_costs else "best F1",
