@@ -37,7 +37,10 @@ def train(
     ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
-    mitigate: Annotated[Mitigation | None, typer.Option(help="Fairness mitigation.")] = None,
+    mitigate: Annotated[
+        Mitigation | None,
+        typer.Option(help="Also judge a Fairlearn exponentiated-gradient candidate."),
+    ] = None,
     gates: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
     model_family: Annotated[
         ModelFamily,
