@@ -208,9 +208,10 @@ class Journal:
             self._size += len(data)
             with self._state:
                 self._outstanding[self._seq] += len(records)
-        except OSError as exc:
+        except Exception as exc:  # the thread must live on: every waiter gets an answer
             log.error("prediction journal write failed: %s", exc)
-            error = JournalError(f"prediction could not be recorded: {exc.strerror or exc}")
+            reason = getattr(exc, "strerror", None) or exc
+            error = JournalError(f"prediction could not be recorded: {reason}")
         if error is None:
             self.on_durable(records, self._seq)
         by_loop: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
