@@ -416,7 +416,9 @@ def main() -> None:
 
         with httpx.Client(timeout=30) as client:
             a = client.post(
-                f"http://127.0.0.1:{ports['ours']}/predict", content=ours_body[0]
+                f"http://127.0.0.1:{ports['ours']}/predict",
+                content=ours_body[0],
+                headers={"content-type": "application/json"},
             ).json()
             b = client.post(
                 f"http://127.0.0.1:{ports['mlflow']}/invocations",
