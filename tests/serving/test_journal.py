@@ -49,9 +49,9 @@ def test_concurrent_requests_share_one_fsync(tmp_path: Path) -> None:
     commits: list[int] = []
 
     class Counting(Journal):
-        def _commit(self, batch):  # type: ignore[no-untyped-def]
-            commits.append(len(batch))
-            super()._commit(batch)
+        def _commit(self, records):  # type: ignore[no-untyped-def]
+            commits.append(len(records))
+            return super()._commit(records)
 
     arrived: list[PredictionRecord] = []
     journal = Counting(tmp_path, lambda records, _segment: arrived.extend(records))
