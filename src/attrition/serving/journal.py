@@ -82,6 +82,8 @@ class Journal:
 
     Args:
         directory: where journals live (shared by the processes of one store).
+        sync: `fdatasync` each commit (a machine crash loses nothing); without it the
+            kernel holds what was written, which survives the process being killed.
         on_durable: called with each batch of records once it is on disk, and the
             segment holding them (the recorder queues them for the store).
     """
@@ -93,11 +95,13 @@ class Journal:
         *,
         segment_bytes: int = SEGMENT_BYTES,
         segment_seconds: float = SEGMENT_SECONDS,
+        sync: bool = True,
     ) -> None:
         self.directory = directory
         self.on_durable = on_durable
         self.segment_bytes = segment_bytes
         self.segment_seconds = segment_seconds
+        self.sync = sync
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._lock_fd: int | None = None
         self._fd: int | None = None
@@ -181,7 +185,8 @@ class Journal:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(self._fd, view) :]
-                os.fdatasync(self._fd)
+                if self.sync:
+                    os.fdatasync(self._fd)
                 self._size += len(data)
                 with self._state:
                     self._outstanding[self._seq] += len(records)
