@@ -40,8 +40,15 @@ from attrition.training.hygiene import run_name
 from attrition.training.metadata import risk_bands
 from attrition.training.versioning import log_changelog, version_semver
 
-NOT_CARRIED = ("model", "gate_reports", "reviews", "review_report.html", "gate_report.json")
-NOT_CARRIED += ("CHANGELOG.md", "timings.json")
+NOT_CARRIED = (
+    "model",
+    "gate_reports",
+    "reviews",
+    "review_report.html",
+    "gate_report.json",
+    "CHANGELOG.md",
+    "timings.json",
+)
 THRESHOLD_FREE = (
     "test_roc_auc",
     "test_pr_auc",
@@ -209,16 +216,16 @@ def set_threshold(
         params = {**source_run.data.params, "threshold": str(round(threshold, 6))}
         for key, value in params.items():
             client.log_param(new_run, key, value)
-        for key, value in {**kept, **metrics}.items():
-            if np.isfinite(value):
-                client.log_metric(new_run, key, float(value))
+        for key, number in {**kept, **metrics}.items():
+            if np.isfinite(number):
+                client.log_metric(new_run, key, float(number))
         tracking.log_files(
             client, new_run, {k: v for k, v in files.items() if k != "model_card.md"}
         )
         with tracking.quiet_mlflow():
             mv = client.create_model_version(
                 name,
-                source=base.source,
+                source=str(base.source),
                 run_id=new_run,
                 tags={"attrition.run_id": new_run, PATCH_OF_TAG: version},
             )
