@@ -49,6 +49,7 @@ def test_status_index_and_gc_on_an_empty_store(cli: CliRunner, tmp_path: Path) -
     [
         (("maintenance", "gc", "--older-than", "ninety days"), "--older-than must look like"),
         (("models", "changelog", "--name", "nobody"), "no registered model named 'nobody'"),
+        (("train", "--addresses", "1"), "no registered model named 'employee_attrition_model'"),
         (
             ("models", "set-threshold", "--name", "nobody", "--version", "1", "--threshold", "1.5"),
             "--threshold must be between 0 and 1",
