@@ -50,6 +50,7 @@ def test_predict_answers_with_probability_decision_band_and_version(served: tupl
         "decision",
         "risk_band",
         "model_version",
+        "model_semver",
         "request_id",
     }
     features = {k: v for k, v in row.items() if k != "EmployeeNumber"}

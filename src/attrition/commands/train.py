@@ -15,6 +15,7 @@ from attrition.commands.common import (
     ModelFamily,
     PolicyName,
     current_actor,
+    fail,
     one_line_errors,
     out,
     progress_bar,
@@ -76,9 +77,14 @@ def train(
         conf = settings()
         prepare_store(conf, experiment or conf.experiment)
         if addresses:
-            from attrition.registry.versions import get_version
+            from attrition.registry.versions import REVIEW_TAG, get_version
 
-            get_version(registry_client(conf), conf.model_name, addresses)  # fail before training
+            answered = get_version(registry_client(conf), conf.model_name, addresses)
+            if (answered.tags or {}).get(REVIEW_TAG) != "rejected":
+                raise fail(
+                    f"version {addresses} was not rejected in review: record why first "
+                    f"(attrition review --version {addresses} --reject --reason '...')"
+                )
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
