@@ -68,3 +68,15 @@ def test_datasets_are_run_inputs_with_name_source_and_digest(tmp_path: Path) -> 
     current = next(d for name, d in found.items() if name.startswith("hr-current"))
     assert "pw" not in current.dataset.source + current.dataset.name
     assert current.dataset.digest != digest
+
+
+def test_experiments_open_in_the_training_view(tmp_path: Path) -> None:
+    from attrition.tracking import EXPERIMENT_KIND_TAG, ensure_experiment
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    new = ensure_experiment(client, "fresh", str(tmp_path / "art"))
+    old = client.create_experiment("older")
+    assert ensure_experiment(client, "older", None) == old
+    for experiment_id in (new, old):
+        tags = client.get_experiment(experiment_id).tags
+        assert tags[EXPERIMENT_KIND_TAG] == "classification"
