@@ -46,7 +46,6 @@ def train(
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
-        prepare_store(conf, experiment or conf.experiment)
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
@@ -55,6 +54,7 @@ def train(
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
             frame, source = load_table(data, table=dataset.table), redact_url(data)
+        prepare_store(conf, experiment or conf.experiment)  # before the search, not after it
         from attrition.training.search import DEFAULT_TRIALS
 
         options = TrainOptions(
