@@ -75,7 +75,6 @@ def train(
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
-        prepare_store(conf, experiment or conf.experiment)
         if addresses:
             from attrition.registry.versions import REVIEW_TAG, get_version
 
@@ -93,6 +92,7 @@ def train(
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
             frame, source = load_table(data, table=dataset.table), redact_url(data)
+        prepare_store(conf, experiment or conf.experiment)  # before the search, not after it
         from attrition.training.search import DEFAULT_TRIALS
 
         policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)
