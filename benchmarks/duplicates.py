@@ -111,14 +111,14 @@ def ibm() -> dict[str, Any] | None:
         CONFIG,
         max_abs_correlation=0.9,
         groups=row_keys(new.train.features),
-        **common,  # type: ignore[arg-type]
+        **common,
     )
     plain = search_problem(
         old.train.features,
         old.train.labels,
         CONFIG,
         max_abs_correlation=0.9,
-        **common,  # type: ignore[arg-type]
+        **common,
     )
     same_folds = all(
         np.array_equal(a[1], b[1]) for a, b in zip(grouped.folds, plain.folds, strict=True)
@@ -152,8 +152,10 @@ def main() -> None:
             for key in ("cv_roc_auc", "test_roc_auc", "test_roc_auc_without_twin")
         }
         | {
-            "test_twin_share": mean(which, "test_rows_with_twin_in_training")
-            / mean(which, "test_rows")
+            "test_twin_share": round(
+                mean(which, "test_rows_with_twin_in_training") / mean(which, "test_rows"), 4
+            ),
+            "chosen_models": [run[which]["model_kind"] for run in runs],
         }
         for which in ("row_split", "grouped_split")
     }

@@ -3,6 +3,9 @@
 One run, one machine, one client, three servers side by side:
   * `floor`  - a bare FastAPI endpoint under the same uvicorn (what HTTP alone costs),
   * `ours`   - `attrition serve` (compiled fast path, validation, storage, metrics),
+  * `ours_no_journal` - the same with the crash journal off (ATTRITION_PREDICTION_JOURNAL=0):
+               what making each answered prediction durable before answering costs,
+  * `ours_journal_nosync` - the journal without its fdatasync (ATTRITION_PREDICTION_JOURNAL_SYNC=0),
   * `mlflow` - `mlflow models serve -m models:/<name>@champion --env-manager local`.
 
 (a) Sequential single-prediction latency with one reused `httpx.Client`, the
@@ -334,7 +337,13 @@ def main() -> None:
             train_champion(work, env, args.trials)
         uri = env["MLFLOW_TRACKING_URI"]
         ours_body, mlflow_body, _ = payloads(uri)
-        ports = {"floor": free_port(), "ours": free_port(), "mlflow": free_port()}
+        ports = {
+            "floor": free_port(),
+            "ours": free_port(),
+            "ours_no_journal": free_port(),
+            "ours_journal_nosync": free_port(),
+            "mlflow": free_port(),
+        }
         print("starting servers ...", flush=True)
         floor = start(
             [sys.executable, "-c", FLOOR_APP.replace("{port}", str(ports["floor"]))],
@@ -357,6 +366,44 @@ def main() -> None:
             work,
             work / "ours.log",
         )
+        unjournaled = start(
+            [
+                sys.executable,
+                "-c",
+                SERVE,
+                "serve",
+                "--port",
+                str(ports["ours_no_journal"]),
+                "--workers",
+                str(args.workers),
+            ],
+            {
+                **env,
+                "ATTRITION_PREDICTION_JOURNAL": "0",
+                "ATTRITION_PREDICTION_STORE_URL": f"sqlite:///{work / 'predictions-nj.db'}",
+            },
+            work,
+            work / "ours_no_journal.log",
+        )
+        unsynced = start(
+            [
+                sys.executable,
+                "-c",
+                SERVE,
+                "serve",
+                "--port",
+                str(ports["ours_journal_nosync"]),
+                "--workers",
+                str(args.workers),
+            ],
+            {
+                **env,
+                "ATTRITION_PREDICTION_JOURNAL_SYNC": "0",
+                "ATTRITION_PREDICTION_STORE_URL": f"sqlite:///{work / 'predictions-ns.db'}",
+            },
+            work,
+            work / "ours_journal_nosync.log",
+        )
         theirs = start(
             [
                 str(BIN / "mlflow"),
@@ -377,15 +424,19 @@ def main() -> None:
             work,
             work / "mlflow.log",
         )
-        processes = [floor, ours, theirs]
+        processes = [floor, ours, unjournaled, unsynced, theirs]
         wait_ready(f"http://127.0.0.1:{ports['floor']}/docs", floor, work / "floor.log")
         wait_ready(f"http://127.0.0.1:{ports['ours']}/ready", ours, work / "ours.log")
+        for name, process in (("ours_no_journal", unjournaled), ("ours_journal_nosync", unsynced)):
+            wait_ready(f"http://127.0.0.1:{ports[name]}/ready", process, work / f"{name}.log")
         wait_ready(f"http://127.0.0.1:{ports['mlflow']}/ping", theirs, work / "mlflow.log")
         load_before = os.getloadavg()
 
         with httpx.Client(timeout=30) as client:
             a = client.post(
-                f"http://127.0.0.1:{ports['ours']}/predict", content=ours_body[0]
+                f"http://127.0.0.1:{ports['ours']}/predict",
+                content=ours_body[0],
+                headers={"content-type": "application/json"},
             ).json()
             b = client.post(
                 f"http://127.0.0.1:{ports['mlflow']}/invocations",
@@ -399,6 +450,14 @@ def main() -> None:
                 {
                     "floor": (f"http://127.0.0.1:{ports['floor']}/predict", ours_body),
                     "ours": (f"http://127.0.0.1:{ports['ours']}/predict", ours_body),
+                    "ours_no_journal": (
+                        f"http://127.0.0.1:{ports['ours_no_journal']}/predict",
+                        ours_body,
+                    ),
+                    "ours_journal_nosync": (
+                        f"http://127.0.0.1:{ports['ours_journal_nosync']}/predict",
+                        ours_body,
+                    ),
                     "mlflow": (f"http://127.0.0.1:{ports['mlflow']}/invocations", mlflow_body),
                 },
                 args.requests,
@@ -409,6 +468,12 @@ def main() -> None:
         load = {
             "ours": throughput(
                 ports["ours"], "/predict", ours_body, args.connections, args.seconds
+            ),
+            "ours_no_journal": throughput(
+                ports["ours_no_journal"], "/predict", ours_body, args.connections, args.seconds
+            ),
+            "ours_journal_nosync": throughput(
+                ports["ours_journal_nosync"], "/predict", ours_body, args.connections, args.seconds
             ),
             "mlflow": throughput(
                 ports["mlflow"], "/invocations", mlflow_body, args.connections, args.seconds
@@ -447,6 +512,28 @@ def main() -> None:
             "throughput_ratio_ours_over_mlflow": round(
                 load["ours"]["requests_per_s"] / max(load["mlflow"]["requests_per_s"], 1e-9), 2
             ),
+            "journal_cost": {
+                "note": "ours (journal on, the default) against ours_no_journal, same run",
+                "p50_ms": round(
+                    latency["ours"]["p50_ms"] - latency["ours_no_journal"]["p50_ms"], 3
+                ),
+                "p99_ms": round(
+                    latency["ours"]["p99_ms"] - latency["ours_no_journal"]["p99_ms"], 3
+                ),
+                "throughput_ratio": round(
+                    load["ours"]["requests_per_s"]
+                    / max(load["ours_no_journal"]["requests_per_s"], 1e-9),
+                    2,
+                ),
+                "without_fdatasync_p50_ms": round(
+                    latency["ours_journal_nosync"]["p50_ms"] - latency["ours_no_journal"]["p50_ms"],
+                    3,
+                ),
+                "without_fdatasync_p99_ms": round(
+                    latency["ours_journal_nosync"]["p99_ms"] - latency["ours_no_journal"]["p99_ms"],
+                    3,
+                ),
+            },
             "our_overhead_over_floor_p50_ms": round(
                 latency["ours"]["p50_ms"] - latency["floor"]["p50_ms"], 3
             ),
@@ -459,7 +546,12 @@ def main() -> None:
             json.dumps(
                 {
                     k: result[k]
-                    for k in ("p50_ratio_mlflow_over_ours", "targets", "hot_path_in_process")
+                    for k in (
+                        "p50_ratio_mlflow_over_ours",
+                        "targets",
+                        "journal_cost",
+                        "hot_path_in_process",
+                    )
                 },
                 indent=1,
             )

@@ -229,7 +229,6 @@ class GateThresholds(BaseModel):
     max_abs_correlation: float = 0.8
     duplicate_rate: float = 0.05
     non_inferiority_margin: float = 0.02
-    fairness_policy: str | None = None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

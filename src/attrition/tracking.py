@@ -53,18 +53,32 @@ def client_for(tracking_uri: str) -> MlflowClient:
     return client
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "classification"  # the MLflow UI opens such experiments in its training view
+
+
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
-    """Return the id of experiment `name`, creating it (with its artifact location) if needed."""
+    """Return the id of experiment `name`, creating it (with its artifact location) if needed.
+
+    The experiment is tagged as a classification experiment, so the MLflow UI shows
+    its runs in the machine-learning view rather than the GenAI one.
+    """
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         if existing.lifecycle_stage == "deleted":
             client.restore_experiment(existing.experiment_id)
+        if existing.tags.get(EXPERIMENT_KIND_TAG) is None:
+            client.set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return str(existing.experiment_id)
     location = None
     if artifact_root:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
         location = f"{artifact_root.rstrip('/')}/{safe}"
-    return str(client.create_experiment(name, artifact_location=location))
+    return str(
+        client.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
+    )
 
 
 def data_hash(frame: pd.DataFrame) -> str:

@@ -77,6 +77,7 @@ def test_kill_9_loses_no_answered_prediction(store: ServingStore, tmp_path: Path
     server = start_server(env, free_port(), log)
     stop_group(server)
     stored = PredictionStore(url).read()["request_id"].tolist()
+    print(f"answered {len(acked)}, stored {len(stored)}, missing {len(set(acked) - set(stored))}")
     assert set(acked) <= set(stored), f"{len(set(acked) - set(stored))} answered but not stored"
     assert len(stored) == len(set(stored))
     assert not list((tmp_path / "predictions-journal").glob("*.jsonl"))

@@ -50,6 +50,7 @@ def test_predict_answers_with_probability_decision_band_and_version(served: tupl
         "decision",
         "risk_band",
         "model_version",
+        "model_semver",
         "request_id",
     }
     features = {k: v for k, v in row.items() if k != "EmployeeNumber"}
@@ -347,3 +348,15 @@ def test_whole_floats_are_scored_and_huge_ids_refused(served: tuple) -> None:
     huge = client.post("/predict", json={**ROWS[3], "EmployeeNumber": int("9" * 201)})
     assert huge.status_code == 422
     assert huge.json()["detail"][0]["loc"][:2] == ["body", "EmployeeNumber"]
+
+
+def test_docs_load_nothing_from_outside(served: tuple) -> None:
+    import re
+
+    client, _, _ = served
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert not re.findall(r'(?:src|href)=["\'](https?://[^"\']+)', page.text)
+        assert "/predict/batch" in page.text and "OverTime" in page.text
+        assert "E-000000" in page.text  # the synthetic example

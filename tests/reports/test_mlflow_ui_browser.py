@@ -162,7 +162,10 @@ def page(scene: Scene) -> Iterator[Any]:
 def artifact_text(scene: Scene, page: Any, run_id: str, path: str, shot: str | None = None) -> str:
     """The visible text of one artifact in the run page's artifact viewer."""
     experiment = scene.experiments[run_id]
-    page.goto(f"{scene.base}/#/experiments/{experiment}/runs/{run_id}/artifacts/{path}")
+    page.goto("about:blank")  # a fresh page: a fragment change alone keeps the old iframe
+    page.goto(
+        f"{scene.base}/#/experiments/{experiment}/runs/{run_id}/artifacts/{path}?workflowType=machine_learning"
+    )
     if path.endswith(".html"):
         frame = page.frame_locator("iframe.mlflow-html-iframe")
         body = frame.locator("body")

@@ -49,9 +49,9 @@ def test_concurrent_requests_share_one_fsync(tmp_path: Path) -> None:
     commits: list[int] = []
 
     class Counting(Journal):
-        def _commit(self, batch):  # type: ignore[no-untyped-def]
-            commits.append(len(batch))
-            super()._commit(batch)
+        def _commit(self, records):  # type: ignore[no-untyped-def]
+            commits.append(len(records))
+            return super()._commit(records)
 
     arrived: list[PredictionRecord] = []
     journal = Counting(tmp_path, lambda records, _segment: arrived.extend(records))
@@ -74,7 +74,7 @@ import asyncio, os, sys
 from pathlib import Path
 from attrition.serving.journal import Journal
 from tests.serving.test_journal import record
-journal = Journal(Path(sys.argv[1]), lambda records, segment: None)
+journal = Journal(Path(sys.argv[1]), lambda records, segment: None, sync=sys.argv[3] == "1")
 journal.open()
 async def main():
     for i in range(int(sys.argv[2])):
@@ -85,10 +85,10 @@ os._exit(0)  # dies without storing or removing anything
 """
 
 
-def crash_after(directory: Path, n: int) -> None:
+def crash_after(directory: Path, n: int, sync: bool = True) -> None:
     root = Path(__file__).resolve().parents[2]
     subprocess.run(
-        [sys.executable, "-c", CRASH, str(directory), str(n)],
+        [sys.executable, "-c", CRASH, str(directory), str(n), "1" if sync else "0"],
         check=True,
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
@@ -96,10 +96,11 @@ def crash_after(directory: Path, n: int) -> None:
     )
 
 
-def test_replay_stores_a_dead_process_journal_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", [True, False])
+def test_replay_stores_a_dead_process_journal_once(tmp_path: Path, sync: bool) -> None:
     journal_dir = tmp_path / "journal"
     store = PredictionStore(f"sqlite:///{tmp_path / 'p.db'}")
-    crash_after(journal_dir, 120)
+    crash_after(journal_dir, 120, sync)  # without fdatasync the kernel still has it all
     # Part of it reached the store before the crash, and the tail of the last line is torn.
     segment = next(journal_dir.glob("journal-*.jsonl"))
     lines = segment.read_bytes().splitlines(keepends=True)

@@ -148,3 +148,24 @@ def test_without_sensitive_attributes_only_the_unconstrained_model_is_judged() -
     assert [p.name for p in choice.frontier.points] == [UNCONSTRAINED]
     assert choice.frontier.chosen_point.largest is None
     assert choice.result is result
+
+
+def test_a_gap_over_the_bar_fails_the_choice_even_on_thin_evidence() -> None:
+    from types import SimpleNamespace
+
+    from attrition.training.frontier import _gap
+
+    thin = SimpleNamespace(
+        value=0.4,
+        threshold=0.1,
+        ci_low=0.25,
+        ci_high=0.7,
+        evidence=12,
+        verdict="insufficient_evidence",
+    )
+    gap = _gap("AgeBand", "equal_opportunity_difference", thin, 20)
+    assert gap.verdict == FAIL and gap.audit_verdict == "insufficient_evidence"
+    crossing = SimpleNamespace(value=0.12, threshold=0.1, ci_low=0.05, ci_high=0.2, evidence=12)
+    gap = _gap("AgeBand", "equal_opportunity_difference", crossing, 20)
+    assert gap.verdict == INCONCLUSIVE and gap.audit_verdict == "insufficient_evidence"
+    assert _gap("AgeBand", "calibration_difference", None, 20).verdict == NOT_APPLICABLE

@@ -65,12 +65,25 @@ def test_mitigation_trains_and_serves(family: str, employees: pd.DataFrame) -> N
     assert isinstance(model, MitigatedClassifier)
     assert "Gender" not in [str(c) for c in model.feature_names_in_]
 
+    loaded = _served(model, mitigated.threshold, parts)
+    if family == "logreg":
+        assert loaded.scorer.compiled, loaded.scorer.reason
+    else:
+        assert not loaded.scorer.compiled and "fallback" in loaded.scorer.reason
+
+    # The reweighed candidates (sample_weight) serve like any fitted pipeline of the family.
+    reweighed = next(c for c in choice.candidates if c.name == "reweigh s=1")
+    _served(reweighed.fitted(), reweighed.threshold, parts)
+
+
+def _served(model, threshold: float, parts):
+    """Load `model` as the server does after the registry round trip; check its scores."""
     served = cloudpickle.loads(cloudpickle.dumps(model))
     signature = infer_signature(parts.train.features.head(200)).inputs
     loaded = prepare_loaded(
         served,
         VersionInfo("m", "1", None, None, None),
-        {"threshold": mitigated.threshold},
+        {"threshold": threshold},
         [dict(item) for item in signature.to_dict()],
         parts.test.features,
         parts.train.features,
@@ -79,7 +92,4 @@ def test_mitigation_trains_and_serves(family: str, employees: pd.DataFrame) -> N
     rows = parts.test.features.head(20).to_dict(orient="records")
     np.testing.assert_allclose([loaded.scorer.one(r) for r in rows], expected[:20], atol=1e-9)
     np.testing.assert_allclose(loaded.scorer.many(parts.test.features), expected, atol=1e-9)
-    if family == "logreg":
-        assert loaded.scorer.compiled, loaded.scorer.reason
-    else:
-        assert not loaded.scorer.compiled and "fallback" in loaded.scorer.reason
+    return loaded

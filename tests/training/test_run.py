@@ -71,7 +71,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
     data = root / "employees.csv"
     generate_employees(1500, seed=5).to_csv(data, index=False)
-    train("--data", str(data), "--trials", "4", "--seed", "3")
+    train("--data", str(data), "--trials", "4", "--seed", "3", "--log-trials")
     train("--data", str(data), "--trials", "4", "--seed", "3", "--no-profile")
     patch.undo()
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -174,14 +174,17 @@ def test_pyfunc_returns_the_sklearn_probability(store: Store) -> None:
     np.testing.assert_allclose(logged["proba"], sk.predict_proba(features)[:, 1])
 
 
-def test_trials_are_nested_runs(store: Store) -> None:
+def test_trials_are_a_table_and_nested_runs_only_with_log_trials(store: Store) -> None:
     client = store.client
-    parent = client.get_run(store.versions[0].run_id)
-    children = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
-    )
-    assert len(children) == 4
+    for version, nested in zip(store.versions[:2], (4, 0), strict=True):
+        parent = client.get_run(version.run_id)
+        children = client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+        )
+        assert len(children) == nested
+        trials = pd.read_csv(client.download_artifacts(version.run_id, "trials.csv"))
+        assert len(trials) == 4 and {"number", "kind", "state", "cv_roc_auc"} <= set(trials)
 
 
 def test_other_dataset_trains_with_only_a_config(tmp_path: Path, mlflow_store: str) -> None:

@@ -186,6 +186,9 @@ def test_reference_files_describe_the_test_split(trained) -> None:
         float(np.mean(facts.test_proba >= facts.result.threshold))
     )
     assert len(summary["test_prediction_deciles"]) == 11
+    assert summary["top_features"] == []
+    named = reference_files(facts, ["OverTime", "Age"])["reference/reference.json"]
+    assert json.loads(named)["top_features"] == ["OverTime", "Age"]
 
 
 def test_a_failure_after_registration_leaves_no_version(

@@ -79,7 +79,10 @@ def build_state(
     if options.prediction_journal:
         journal_dir = options.prediction_journal_dir or default_directory(store.url)
     recorder = PredictionRecorder(
-        store, retention_days=options.prediction_retention_days, journal_dir=journal_dir
+        store,
+        retention_days=options.prediction_retention_days,
+        journal_dir=journal_dir,
+        journal_sync=options.prediction_journal_sync,
     )
 
     def swapped(old: LoadedModel | None, new: LoadedModel) -> None:

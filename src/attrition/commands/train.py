@@ -15,6 +15,7 @@ from attrition.commands.common import (
     ModelFamily,
     PolicyName,
     current_actor,
+    fail,
     one_line_errors,
     out,
     progress_bar,
@@ -37,7 +38,10 @@ def train(
     ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, search and model.")] = 42,
-    mitigate: Annotated[Mitigation | None, typer.Option(help="Fairness mitigation.")] = None,
+    mitigate: Annotated[
+        Mitigation | None,
+        typer.Option(help="Also judge a Fairlearn exponentiated-gradient candidate."),
+    ] = None,
     gates: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
     model_family: Annotated[
         ModelFamily,
@@ -71,11 +75,15 @@ def train(
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
-        prepare_store(conf, experiment or conf.experiment)
         if addresses:
-            from attrition.registry.versions import get_version
+            from attrition.registry.versions import REVIEW_TAG, get_version
 
-            get_version(registry_client(conf), conf.model_name, addresses)  # fail before training
+            answered = get_version(registry_client(conf), conf.model_name, addresses)
+            if (answered.tags or {}).get(REVIEW_TAG) != "rejected":
+                raise fail(
+                    f"version {addresses} was not rejected in review: record why first "
+                    f"(attrition review --version {addresses} --reject --reason '...')"
+                )
         dataset = load_dataset_config(config or conf.dataset_config)
         thresholds = load_gate_thresholds(gates or conf.gates_config)
         if data is None:
@@ -84,6 +92,7 @@ def train(
             frame, source = generate_employees(3000, seed=seed), "generated:3000"
         else:
             frame, source = load_table(data, table=dataset.table), redact_url(data)
+        prepare_store(conf, experiment or conf.experiment)  # before the search, not after it
         from attrition.training.search import DEFAULT_TRIALS
 
         policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)

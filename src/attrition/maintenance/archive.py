@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from attrition.maintenance.gc import MaintenanceError
 from attrition.serving.prediction_store import make_engine, predictions
 
-COMPRESSION = "zstd"
 DELETE_CHUNK = 500
 
 
@@ -60,7 +59,7 @@ def read_window(engine: sa.Engine, start: datetime, end: datetime) -> pd.DataFra
 def _write_checked(frame: pd.DataFrame, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".parquet.partial")
-    frame.to_parquet(partial, compression=COMPRESSION, index=False)
+    frame.to_parquet(partial, compression="zstd", index=False)
     back = pd.read_parquet(partial)
     try:
         pd.testing.assert_frame_equal(back, frame, check_dtype=False)

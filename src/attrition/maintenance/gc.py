@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from mlflow.entities import Run, ViewType
+from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
 from attrition.errors import AttritionError
@@ -76,7 +77,7 @@ class GcPlan:
         return sum(d.bytes for d in self.doomed)
 
 
-def _paged(fetch: object) -> Iterator[Run]:
+def _paged(fetch: object) -> Iterator[Any]:
     token = None
     while True:
         page = fetch(token)  # type: ignore[operator]
@@ -90,7 +91,10 @@ def referenced(client: MlflowClient) -> tuple[set[str], set[str]]:
     """(run ids, logged-model ids) that registered versions and their records point to."""
     runs: set[str] = set()
     models: set[str] = set()
-    for model in client.search_registered_models():
+    registered = _paged(
+        lambda token: client.search_registered_models(max_results=1000, page_token=token)
+    )
+    for model in registered:
         for mv in client.search_model_versions(f"name='{model.name}'"):
             for run_id in (run_id_of(mv), mv.run_id):
                 if run_id:
@@ -150,7 +154,12 @@ def plan_gc(
             doomed_ids.add(rid)
     models_by_run: dict[str, list[tuple[str, str]]] = {}
     for exp in experiments:
-        for lm in client.search_logged_models([exp.experiment_id]):
+        logged = _paged(
+            lambda token, e=exp: client.search_logged_models(
+                [e.experiment_id], max_results=100, page_token=token
+            )
+        )
+        for lm in logged:
             if lm.source_run_id and lm.model_id not in keep_models:
                 models_by_run.setdefault(lm.source_run_id, []).append(
                     (lm.model_id, lm.artifact_location)

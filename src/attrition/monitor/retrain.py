@@ -78,6 +78,8 @@ def retrain(
         experiment=settings.experiment,
         profile=config.retrain.profile,
         purpose="retrain",
+        fairness_policy=thresholds.fairness_policy,
+        policy_chosen_by="gates file" if thresholds.fairness_policy else "default",
     )
     outcome = run_training(frame, data, dataset, thresholds, settings, options, progress)
     client = client_for(settings.tracking_uri)

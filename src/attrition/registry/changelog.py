@@ -161,8 +161,12 @@ def metric_deltas(
         delta = MetricDelta(
             metric, before, after, None if before is None or after is None else after - before
         )
-        ready = old_frame is not None and new_frame is not None
-        if ready and old_t is not None and new_t is not None:
+        if (
+            old_frame is not None
+            and new_frame is not None
+            and old_t is not None
+            and new_t is not None
+        ):
             delta.low, delta.high = _interval(old_frame, old_t, new_frame, new_t, metric)
         deltas.append(delta)
     return deltas

@@ -33,6 +33,11 @@ class ServingOptions(BaseSettings):
         description="Journal each prediction on local disk before answering, so none is lost "
         "if the server is killed (off: faster by one fdatasync, lossy on a crash).",
     )
+    prediction_journal_sync: bool = Field(
+        default=True,
+        description="fdatasync the journal before answering (survives a machine crash); off: "
+        "the kernel holds it (survives a killed server, not a power cut), cheaper on a busy disk.",
+    )
     prediction_journal_dir: Path | None = Field(
         default=None,
         description="Where the journal lives (default: beside a SQLite store, else "

@@ -42,6 +42,7 @@ class PredictionRecorder:
         spill_dir: where unwritable records land at shutdown.
         journal_dir: where the crash journal lives (None: no journal; a crash loses
             what was answered but not yet written).
+        journal_sync: `fdatasync` the journal before each answer.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class PredictionRecorder:
         retention_days: int | None = None,
         spill_dir: Path | None = None,
         journal_dir: Path | None = None,
+        journal_sync: bool = True,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -60,6 +62,7 @@ class PredictionRecorder:
         self.retention_days = retention_days
         self.spill_dir = spill_dir or Path.cwd()
         self.journal_dir = journal_dir
+        self.journal_sync = journal_sync
         self.journal: Journal | None = None
         self.failures = 0
         # Each record with its journal segment (None: not journaled).
@@ -80,7 +83,7 @@ class PredictionRecorder:
         """Replay the journals of stopped servers, open this one's, start the writer thread."""
         if self.journal_dir is not None and self.journal is None:
             replay(self.journal_dir, self.store)
-            self.journal = Journal(self.journal_dir, self._journaled)
+            self.journal = Journal(self.journal_dir, self._journaled, sync=self.journal_sync)
             self.journal.open()
         if self._thread is None:
             self._thread = threading.Thread(

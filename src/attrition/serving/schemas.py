@@ -1,10 +1,11 @@
 """Request and response schemas; the request schema is generated from the served model.
 
 Each model version's `model_metadata.json` lists its input fields with type,
-kind and what training saw (categories, min and max). The request schema takes
-from it: strict types, the allowed categories (pydantic lists them in the
-error), plausible numeric ranges and required fields; unknown fields are
-rejected. Without metadata, the MLflow signature gives types and required
+kind and what training saw (categories, min and max) and accepts (minimum and
+maximum). The request schema takes from it: strict types, the allowed categories
+(pydantic lists them in the error), plausible numeric ranges and required fields;
+the other columns the dataset declares are optional and unscored; any other field
+is rejected. Without metadata, the MLflow signature gives types and required
 fields only.
 """
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,6 @@ class Candidate:
     fold_auc: list[float]
     fit: Callable[[], Any] | None = None
     model: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def fitted(self) -> Any:
         """The model fitted on every training row (fitting it the first time it is asked)."""

@@ -66,7 +66,7 @@ class RunFacts:
     profile: bool = True
     seed: int = 42
     frontier: Any = None
-    fairness_policy: str = "seed"
+    fairness_policy: str | None = None
     duplicates: Duplicates | None = None
 
     @property

@@ -4,9 +4,12 @@ Each candidate is judged on its cross-fitted predictions over the training split
 test split plays no part): ROC AUC with a bootstrap 95% interval, and every gap the
 fairness policy gates, per sensitive attribute, at the candidate's own threshold, each
 with its interval and verdict (`stats.interval_verdict` against the gate threshold).
-The largest gated gap is the judged gap with the highest value, shown with its own
-interval. The chosen candidate has the best AUC among those with no gated `fail`;
-when every candidate fails somewhere, the unconstrained one is kept.
+A gap is judged on its whole interval even when its evidence is below
+`min_group_events` (the gates pool these rows with the test split and may judge it);
+the audit's own verdict is kept beside it. The largest gated gap is the judged gap
+with the highest value, shown with its own interval. The chosen candidate has the
+best AUC among those with no gated `fail`; when every candidate fails somewhere, the
+unconstrained one is kept.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class GatedGap:
     threshold: float | None
     verdict: str
     evidence: float | None = None
+    audit_verdict: str | None = None
 
     @property
     def gate(self) -> str:
@@ -64,6 +68,7 @@ class GatedGap:
             "threshold": self.threshold,
             "verdict": self.verdict,
             "evidence": self.evidence,
+            "audit_verdict": self.audit_verdict or self.verdict,
         }
 
 
@@ -126,6 +131,8 @@ class Frontier:
             "gated_metrics": list(self.gated),
             "rule": "best ROC AUC among candidates without a failing gated fairness gate; "
             "else the unconstrained model",
+            "largest_gated_gap": "the judged gated gap with the highest value, with its own "
+            "95% bootstrap interval",
             "chosen": self.chosen_point.name,
             "reason": self.reason,
             "candidates": [p.to_dict(i == self.chosen) for i, p in enumerate(self.points)],
@@ -152,8 +159,11 @@ def judge(
     low, high = percentile_interval(replicates)
     decisions = (proba >= candidate.threshold).astype(int)
     extra: dict[str, Any] = {}
-    if "scores" in inspect.signature(assess_fairness).parameters:
+    accepted = inspect.signature(assess_fairness).parameters
+    if "scores" in accepted:
         extra["scores"] = proba
+    if "gated" in accepted:
+        extra["gated"] = policy.gated
     assessment = assess_fairness(
         y, decisions, audit.reset_index(drop=True), thresholds, n_boot=n_boot, seed=seed, **extra
     )
@@ -199,20 +209,34 @@ def frontier(
 
 
 def _gap(attribute: str, metric: str, difference: Any, minimum: float) -> GatedGap:
-    """One gated gap's verdict; the audit's own verdict when it gives one."""
+    """One gated gap's verdict, judged on its interval even when evidence is thin.
+
+    The gates pool these out-of-fold predictions with the test split, so a gap whose
+    evidence is below `min_group_events` here may well be judged there: a candidate
+    whose whole interval is over the bar is treated as failing. The audit's own verdict
+    is kept as `audit_verdict`.
+    """
     if difference is None:
         return GatedGap(attribute, metric, None, (None, None), None, NOT_APPLICABLE)
     value, threshold = difference.value, difference.threshold
     low, high = difference.ci_low, difference.ci_high
     evidence = getattr(difference, "evidence", None)
-    verdict = getattr(difference, "verdict", None)
-    if verdict is None:
-        if value is None:
-            verdict = NOT_APPLICABLE
-        elif low is None or high is None:
-            verdict = INSUFFICIENT_EVIDENCE
-        else:
-            verdict = interval_verdict(
-                low, high, threshold, good="below", evidence=evidence, min_evidence=minimum
-            )
-    return GatedGap(attribute, metric, value, (low, high), threshold, str(verdict), evidence)
+    audit_verdict = getattr(difference, "verdict", None) or None
+    if value is None:
+        verdict = audit_verdict or NOT_APPLICABLE
+    elif low is None or high is None:
+        verdict = INSUFFICIENT_EVIDENCE
+    else:
+        verdict = interval_verdict(low, high, threshold, good="below")
+    if audit_verdict is None and evidence is not None and evidence < minimum:
+        audit_verdict = INSUFFICIENT_EVIDENCE
+    return GatedGap(
+        attribute,
+        metric,
+        value,
+        (low, high),
+        threshold,
+        verdict,
+        evidence,
+        audit_verdict or verdict,
+    )

@@ -14,6 +14,7 @@ are not recomputed and are left out of the new run.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,8 +42,15 @@ from attrition.training.hygiene import run_name
 from attrition.training.metadata import risk_bands
 from attrition.training.versioning import log_changelog, version_semver
 
-NOT_CARRIED = ("model", "gate_reports", "reviews", "review_report.html", "gate_report.json")
-NOT_CARRIED += ("CHANGELOG.md", "timings.json")
+NOT_CARRIED = (
+    "model",
+    "gate_reports",
+    "reviews",
+    "review_report.html",
+    "gate_report.json",
+    "CHANGELOG.md",
+    "timings.json",
+)
 THRESHOLD_FREE = (
     "test_roc_auc",
     "test_pr_auc",
@@ -125,16 +133,25 @@ def _threshold_files(
     return out, metrics
 
 
-def _card(previous: str, version: str, semver: str, base: str, old: float, new: float) -> str:
+def _card(previous: str, name: str, version: str, semver: str, base: str, new: float) -> str:
+    """The fitted model's card under this version's title, saying what changed."""
     lines = previous.splitlines()
+    old = re.search(r"Decision threshold: ([0-9.]+)", previous)
+    was = f" from {old.group(1)}" if old else ""
     head = [
+        f"# Model card: {name} v{version} ({semver})",
+        "",
         f"> Version {version} ({semver}) is a decision-settings change of version {base}: "
-        f"the same fitted model with the decision threshold moved from {old:.3f} to {new:.3f}. "
+        f"the same fitted model with the decision threshold moved{was} to {new:.3f}. "
         f"Test decision metrics and the fairness audit in this run are recomputed at "
-        f"{new:.3f}; the card below describes the fitted model.",
+        f"{new:.3f}; the details below are those of the fitted model (version {base}).",
         "",
     ]
-    return "\n".join([lines[0] if lines else "# Model card", "", *head, *lines[1:]]) + "\n"
+    body = [
+        re.sub(r"Decision threshold: [0-9.]+", f"Decision threshold: {new:.3f}", line)
+        for line in lines[1:]
+    ]
+    return "\n".join([*head, *body]) + "\n"
 
 
 def set_threshold(
@@ -210,16 +227,16 @@ def set_threshold(
         params = {**source_run.data.params, "threshold": str(round(threshold, 6))}
         for key, value in params.items():
             client.log_param(new_run, key, value)
-        for key, value in {**kept, **metrics}.items():
-            if np.isfinite(value):
-                client.log_metric(new_run, key, float(value))
+        for key, number in {**kept, **metrics}.items():
+            if np.isfinite(number):
+                client.log_metric(new_run, key, float(number))
         tracking.log_files(
             client, new_run, {k: v for k, v in files.items() if k != "model_card.md"}
         )
         with tracking.quiet_mlflow():
             mv = client.create_model_version(
                 name,
-                source=base.source,
+                source=str(base.source),
                 run_id=new_run,
                 tags={"attrition.run_id": new_run, PATCH_OF_TAG: version},
             )
@@ -240,7 +257,7 @@ def set_threshold(
             add_note(client, name, new_version, reason, actor, "set-threshold")
         card = files.get("model_card.md")
         if isinstance(card, bytes):
-            text = _card(card.decode(), new_version, bump.semver, version, old, threshold)
+            text = _card(card.decode(), name, new_version, bump.semver, version, threshold)
             tracking.log_files(client, new_run, {"model_card.md": text})
         log_changelog(client, name, new_run)
     except BaseException:

@@ -20,6 +20,7 @@ import numpy as np
 
 from attrition import tracking
 from attrition.config import Settings
+from attrition.fairness.policy import policy_named
 from attrition.registry.descriptions import refresh_description
 from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
@@ -67,7 +68,7 @@ def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None
         "seed": facts.seed,
         "trials": trials,
         "model_family": options.model_family if options else "auto",
-        "fairness_policy": facts.fairness_policy,
+        "fairness_policy": policy_named(facts.fairness_policy).name,
         "fairness_policy_chosen_by": options.policy_chosen_by if options else "default",
         "fairness_candidate": chosen.name if chosen else "unconstrained",
         "threshold_rule": "net savings" if facts.config.decision_costs else "best F1",

@@ -193,7 +193,7 @@ def train_and_evaluate(
         profile=options.profile,
         seed=options.seed,
         frontier=choice.frontier,
-        fairness_policy=policy.name,
+        fairness_policy=options.fairness_policy,
         duplicates=duplicates,
     )
 
