@@ -111,7 +111,13 @@ def _gated_groups(run: RunSummary) -> dict[tuple[str, str], list[str]]:
     for attribute in (run.fairness or {}).get("attributes") or []:
         for metric, diff in (attribute.get("differences") or {}).items():
             groups = [str(g) for g in diff.get("groups") or []]
-            if metric in RATE_OF and diff.get("value") is not None and len(groups) >= 2:
+            # the calibration gap is a score average, not a confusion rate: no paired interval
+            rate = RATE_OF.get(metric)
+            if (
+                rate not in (None, "calibration_gap")
+                and diff.get("value") is not None
+                and len(groups) >= 2
+            ):
                 found[(str(attribute["name"]), metric)] = groups
     return found
 
