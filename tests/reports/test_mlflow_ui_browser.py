@@ -269,7 +269,7 @@ def test_runs_view_lists_named_runs_with_datasets_and_descriptions(scene: Scene,
     from attrition.tracking import runs_view_url
 
     first = scene.training[0]
-    assert re.fullmatch(r"employees-[a-z_]+-\d{8}-\d{4}", first.info.run_name)
+    assert re.fullmatch(r"[A-Za-z0-9_.]+-[a-z_]+-\d{8}-\d{4}", first.info.run_name)
     note = first.data.tags["mlflow.note.content"]
     assert f"ROC AUC {first.data.metrics['test_roc_auc']:.3f}" in note
     assert "Staging: forced" in note and "review_report.html" in note

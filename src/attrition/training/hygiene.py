@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import io
 import platform
-import re
 import sys
 import warnings
-from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -37,16 +35,6 @@ KEY_PACKAGES = (
     "shap",
     "evidently",
 )
-
-
-def run_name(dataset: str, family: str, when: datetime | None = None) -> str:
-    """`<dataset>-<model family>-<YYYYMMDD-HHMM>` (UTC), with spaces and slashes made safe."""
-    stamp = (when or datetime.now(UTC)).strftime("%Y%m%d-%H%M")
-
-    def safe(text: str) -> str:
-        return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_") or "unnamed"
-
-    return f"{safe(dataset)}-{safe(family)}-{stamp}"
 
 
 def environment() -> dict[str, Any]:

@@ -36,9 +36,9 @@ from attrition.reports.fairness_plots import plot_fairness
 from attrition.reports.fairness_report import render_fairness_report
 from attrition.reports.format import figure_png
 from attrition.reports.plots import plot_confusion_matrix, plot_prediction_histogram
+from attrition.tracking import run_name
 from attrition.training.evaluate import classification_metrics
 from attrition.training.facts import json_text
-from attrition.training.hygiene import run_name
 from attrition.training.metadata import risk_bands
 from attrition.training.versioning import log_changelog, version_semver
 

@@ -24,7 +24,7 @@ from attrition.fairness.policy import policy_named
 from attrition.registry.descriptions import refresh_description
 from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
-from attrition.training.hygiene import environment, hygiene_tags, run_name, search_files
+from attrition.training.hygiene import environment, hygiene_tags, search_files
 from attrition.training.search import TrialRecord
 from attrition.training.versioning import link_version, log_changelog, version_semver
 
@@ -120,7 +120,7 @@ def record_run(
     env = environment()
     with mlflow.start_run(
         experiment_id=experiment_id,
-        run_name=run_name(facts.config.name, facts.result.kind),
+        run_name=tracking.run_name(facts.config.name, facts.result.kind),
         tags={**run_tags(facts, options.mitigate), **hygiene_tags(facts, options, env)},
     ) as run:
         run_id = run.info.run_id

@@ -21,7 +21,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import brier_score_loss, log_loss, precision_recall_curve, roc_auc_score
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
@@ -35,11 +35,11 @@ from attrition.pipeline import (
     build_pipeline,
     suggest_params,
 )
+from attrition.training.thresholds import ThresholdRule, best_f1_threshold
 
 DEFAULT_TRIALS = 40
 Folds = list[tuple[np.ndarray, np.ndarray]]
 # Picks the operating threshold from 0/1 labels and out-of-fold probabilities.
-ThresholdRule = Callable[[np.ndarray, np.ndarray], float]
 
 
 @dataclass
@@ -80,20 +80,6 @@ def _batches(folds: Folds, size: int) -> Iterator[list[tuple[int, tuple[np.ndarr
     indexed = list(enumerate(folds))
     for start in range(0, len(indexed), size):
         yield indexed[start : start + size]
-
-
-def best_f1_threshold(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Threshold maximising the attrition-class F1 on the given (out-of-fold) predictions.
-
-    Leavers are the minority and HR acts on flagged employees, so the threshold
-    balances missed leavers against false alarms rather than using 0.5.
-    """
-    precision, recall, thresholds = precision_recall_curve(labels, proba)
-    with np.errstate(all="ignore"):
-        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))[:-1]
-    if len(thresholds) == 0:
-        return 0.5
-    return float(thresholds[int(np.argmax(f1))])
 
 
 def _calibrated(model: Pipeline, seed: int) -> CalibratedClassifierCV:
