@@ -202,7 +202,7 @@ def test_a_failure_after_registration_leaves_no_version(
 
     facts, _, _, _ = trained
 
-    def broken_card(*args: object) -> str:
+    def broken_card(*args: object, **kwargs: object) -> str:
         raise RuntimeError("model card template missing")
 
     monkeypatch.setattr(record, "model_card", broken_card)
