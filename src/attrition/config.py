@@ -204,7 +204,7 @@ class DatasetConfig(BaseModel):
 
 
 class GateThresholds(BaseModel):
-    """Quality-gate thresholds; defaults are the seed project's numbers."""
+    """Quality-gate thresholds; defaults are the default numbers."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -2,7 +2,7 @@
 
 The champion is a real `run_training` run on generated employees, registered and
 moved to Production through the registry (forced: generated data need not pass
-the seed's gates). Each test gets its own monitoring experiment and prediction
+the default gates). Each test gets its own monitoring experiment and prediction
 store, so the "since the last check" windows of tests never meet.
 """
 

@@ -26,7 +26,7 @@ T = GateThresholds()
     ("value", "threshold", "comparison", "passed"),
     [
         (0.86, 0.85, ">", True),
-        (0.85, 0.85, ">", False),  # the seed says "> 0.85": equal is not enough
+        (0.85, 0.85, ">", False),  # the bar is "> 0.85": equal is not enough
         (0.20, 0.85, ">", False),
         (0.04, 0.05, "<", True),
         (0.05, 0.05, "<", False),

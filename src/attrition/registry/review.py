@@ -1,6 +1,6 @@
 """The staging review of one model version: gather the evidence, log the report.
 
-The core of `attrition review`, following the seed's review checklist (initial
+The core of `attrition review`, following the review checklist (initial
 check, performance, fairness, data quality, documentation, decision). The gates
 themselves are `attrition.registry.gates`/`attrition.registry.transitions`'s; this module only
 collects what a reviewer needs beside them. `attrition.reports.review_report`

@@ -1,4 +1,4 @@
-"""Monitoring artifacts under the seed's names, as in-memory files.
+"""Monitoring artifacts under their contract names, as in-memory files.
 
 `drift_metrics.json`, `feature_drift.png`, `prediction_drift.png`,
 `data_drift_report.html` (a static summary) beside Evidently's

@@ -1,4 +1,4 @@
-"""The staging review report (`review_report.html`): the seed's review checklist on one page.
+"""The staging review report (`review_report.html`): the review checklist on one page.
 
 `review_context` turns a version's `ReviewFacts` into what each checklist section shows;
 `templates/review_report.html.j2` lays it out.

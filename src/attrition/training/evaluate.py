@@ -22,7 +22,7 @@ def classification_metrics(
 ) -> dict[str, float]:
     """Threshold-free scores (ROC AUC, PR AUC, Brier) and scores of the decision at `threshold`.
 
-    Precision, recall and F1 come both class-weighted (the seed's definition) and for the
+    Precision, recall and F1 come both class-weighted (the default definition) and for the
     attrition class alone, because a weighted average is dominated by the stayers.
     """
     y_true = np.asarray(y_true).astype(int)
