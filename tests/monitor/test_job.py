@@ -111,7 +111,7 @@ def test_a_candidate_failing_the_default_gates_stays_out_of_staging(
     assert result.exit_code == 4, result.output
     candidate = summary_of(scene.folder / "job")["candidate"]
     assert candidate["staged"] is False
-    assert any("needs >" in failure for failure in candidate["failures"])
+    assert any("(needs " in failure for failure in candidate["failures"])
     assert stage_of(scene, candidate["version"]) == "None"
     assert "refused for Staging" in result.output
     assert champion_version(scene) == scene.store.version

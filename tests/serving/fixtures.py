@@ -115,6 +115,10 @@ class ServingStore:
         self, roles: tuple[str, ...] = ("good", "other", "broken")
     ) -> tuple[str, dict[str, str]]:
         """A fresh registered model whose versions reuse the stored ones (no re-logging)."""
+        import mlflow
+
+        # A version's `models:/m-…` source is looked up through the global tracking URI.
+        mlflow.set_tracking_uri(self.uri)
         name = f"attrition_test_{uuid.uuid4().hex[:8]}"
         client = self.client
         client.create_registered_model(name)
