@@ -1,4 +1,4 @@
-"""Comparison report of MLflow runs (the documented script path): a thin wrapper of `attrition compare`.
+"""Comparison report of MLflow runs: a thin wrapper of `attrition compare`.
 
 Usage: python scripts/generate_comparison_report.py --run-ids run1,run2 [--out PATH]
 """
