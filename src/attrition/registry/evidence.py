@@ -9,7 +9,6 @@ force.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,7 @@ from attrition.registry.compare import download_text
 from attrition.registry.fairness_gates import feasibility_section, policy_fairness_gates
 from attrition.registry.gates import GateResult, staging_gates
 from attrition.registry.signoffs import apply_signoffs, signoffs_of
-from attrition.registry.versions import artifact_paths, run_id_of
+from attrition.registry.versions import artifact_paths, json_object, run_id_of
 
 POLICY_PARAM = "fairness_policy"
 
@@ -47,16 +46,6 @@ class GateEvidence:
         return policy_record(self.policy, self.chosen_by)
 
 
-def _json(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def gate_evidence(
     client: MlflowClient,
     mv: ModelVersion,
@@ -78,9 +67,9 @@ def gate_evidence(
             artifacts = artifact_paths(client, run_id)
             found["artifacts"] = artifacts
             if "fairness.json" in artifacts:
-                found["fairness"] = _json(download_text(client, run_id, "fairness.json"))
+                found["fairness"] = json_object(download_text(client, run_id, "fairness.json"))
             if "test_metrics.json" in artifacts:
-                tested = _json(download_text(client, run_id, "test_metrics.json")) or {}
+                tested = json_object(download_text(client, run_id, "test_metrics.json")) or {}
                 if isinstance(tested.get("intervals"), dict):
                     found["intervals"] = tested["intervals"]
                     found["rows"] = tested.get("interval_rows")

@@ -29,7 +29,14 @@ from attrition.registry.gates import GateResult, utc_now
 from attrition.registry.lock import registry_lock
 from attrition.registry.production_gates import ABComparison, ab_gate
 from attrition.registry.signoffs import SIGNOFF_PREFIX, signoffs_of
-from attrition.registry.versions import REVIEW_TAG, get_version, num, run_id_of, stage_of
+from attrition.registry.versions import (
+    REVIEW_TAG,
+    get_version,
+    json_object,
+    num,
+    run_id_of,
+    stage_of,
+)
 from attrition.stats import INCONCLUSIVE
 
 REPORT_NAME = "review_report.html"
@@ -106,16 +113,6 @@ class ReviewFacts:
         return latest_gate_reports(self.version_tags)
 
 
-def _json(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _champion_check(
     client: MlflowClient,
     name: str,
@@ -183,9 +180,9 @@ def gather_review(
             if "model_card.md" in present:
                 facts.model_card = download_text(client, run_id, "model_card.md")
             if "fairness.json" in present:
-                facts.fairness = _json(download_text(client, run_id, "fairness.json"))
+                facts.fairness = json_object(download_text(client, run_id, "fairness.json"))
             if "data_quality.json" in present:
-                facts.data_quality = _json(download_text(client, run_id, "data_quality.json"))
+                facts.data_quality = json_object(download_text(client, run_id, "data_quality.json"))
     champion = aliases.get("champion")
     if champion is not None:
         facts.champion_version = str(champion)

@@ -27,7 +27,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
 from attrition.registry.lock import registry_lock
-from attrition.registry.versions import num, versions
+from attrition.registry.versions import json_object, num, versions
 
 SEMVER_TAG = "semver"
 CONTRACT_TAG = "attrition.contract"
@@ -176,14 +176,7 @@ def next_semver(
 
 
 def _contract_of(mv: ModelVersion) -> dict[str, Any] | None:
-    text = (mv.tags or {}).get(CONTRACT_TAG)
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return json_object((mv.tags or {}).get(CONTRACT_TAG))
 
 
 def assign_semver(

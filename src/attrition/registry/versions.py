@@ -7,10 +7,12 @@ Staging <-> `challenger`, Production <-> `champion`.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -39,6 +41,17 @@ def normalise_stage(stage: str) -> str:
         if stage.strip().lower() == known.lower():
             return known
     raise RegistryError(f"unknown stage '{stage}' (use one of: {', '.join(STAGES)})")
+
+
+def json_object(text: str | None) -> dict[str, Any] | None:
+    """`text` parsed as a JSON object; None when it is missing, not JSON or not an object."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _require_model(client: MlflowClient, name: str) -> None:

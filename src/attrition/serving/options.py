@@ -31,12 +31,13 @@ class ServingOptions(BaseSettings):
     prediction_journal: bool = Field(
         default=True,
         description="Journal each prediction on local disk before answering, so none is lost "
-        "if the server is killed (off: faster by one fdatasync, lossy on a crash).",
+        "if the server is killed (off: lossy on a crash).",
     )
     prediction_journal_sync: bool = Field(
-        default=True,
-        description="fdatasync the journal before answering (survives a machine crash); off: "
-        "the kernel holds it (survives a killed server, not a power cut), cheaper on a busy disk.",
+        default=False,
+        description="fdatasync the journal before answering (survives a machine crash, costs "
+        "one disk sync per answer); off: the kernel holds the written journal, which survives a "
+        "killed server but not a power cut, like the SQLite store's own commits.",
     )
     prediction_journal_dir: Path | None = Field(
         default=None,
