@@ -8,6 +8,7 @@ bad or missing option value is one line too, with the usage-error exit code 2.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -101,7 +102,12 @@ err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 
 
 def settings() -> Settings:
-    """Read settings once per command."""
+    """Read settings once per command.
+
+    Also keeps MLflow's note on each new database engine out of the command's output:
+    errors and results stay the only lines a command prints.
+    """
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     return Settings()
 
 
