@@ -6,8 +6,9 @@ inside a `Pipeline` and be fitted only on the rows of each CV fold.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,22 @@ class ColumnKinds:
 
     `ordinal` holds integer columns with few levels (ratings, levels): they are
     one-hot encoded for linear models because their effect is rarely linear.
+    `combined` holds groups of strongly associated numeric inputs that reach the model
+    as one derived column (`PairComponent`); `ignored` inputs are still accepted (so
+    serving takes the same columns) but no longer reach the model on their own.
     """
 
     numeric: list[str]
     ordinal: list[str]
     categorical: list[str]
+    combined: list[list[str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
-        return [*self.numeric, *self.ordinal, *self.categorical]
+        """Every raw input the model accepts, whether it reaches the estimator or not."""
+        members = [c for group in self.combined for c in group]
+        return [*self.numeric, *self.ordinal, *self.categorical, *members, *self.ignored]
 
 
 def _is_integral(values: pd.Series) -> bool:
@@ -287,3 +295,119 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         names = _check_feature_names_in(self, input_features)
         return np.asarray(names, dtype=object)[self.support_]
+
+
+KEEP, DROP, COMBINE = "keep", "drop", "combine"
+
+
+@dataclass(frozen=True)
+class PairHandling:
+    """What the pipeline does with one strongly associated pair of raw inputs.
+
+    `keep` leaves both in (the searched regularisation shares the effect between
+    them), `drop` ignores `columns[0]`, `combine` replaces the pair by the first
+    principal component of its standardised values.
+    """
+
+    action: str
+    columns: tuple[str, ...]
+
+    def text(self) -> str:
+        """Short wording: "keep both", "drop JobLevel", "combine JobLevel + MonthlyIncome"."""
+        if self.action == KEEP:
+            return "keep both"
+        if self.action == DROP:
+            return f"drop {self.columns[0]}"
+        return f"combine {' + '.join(self.columns)}"
+
+
+def handling_spec(handlings: Sequence[PairHandling]) -> str:
+    """The handlings as the JSON text a pipeline parameter (and an MLflow param) carries."""
+    return json.dumps([[h.action, *h.columns] for h in handlings if h.action != KEEP])
+
+
+def parse_handling(spec: str) -> list[PairHandling]:
+    """Inverse of `handling_spec`.
+
+    Raises:
+        ValueError: naming the entry that is not `[action, column, ...]` of a known action.
+    """
+    found = []
+    for entry in json.loads(spec or "[]"):
+        action, *columns = entry
+        wanted = {DROP: 1, COMBINE: 2}.get(action)
+        if wanted is None or len(columns) < wanted:
+            raise ValueError(f"unknown handling of associated inputs: {entry!r}")
+        found.append(PairHandling(str(action), tuple(str(c) for c in columns)))
+    return found
+
+
+def handled_kinds(kinds: ColumnKinds, handlings: Sequence[PairHandling]) -> ColumnKinds:
+    """`kinds` after the handlings: dropped inputs ignored, combined ones moved to a group.
+
+    Raises:
+        ValueError: naming a column that is not a model input, or a combined one that is
+            not numeric.
+    """
+    for handling in handlings:
+        named = [*kinds.numeric, *kinds.ordinal, *kinds.categorical]
+        missing = [c for c in handling.columns if c not in named]
+        if missing:
+            raise ValueError(f"cannot {handling.action} '{missing[0]}': not a model input")
+        if handling.action == DROP:
+            gone = {handling.columns[0]}
+            kinds = replace(
+                kinds,
+                numeric=[c for c in kinds.numeric if c not in gone],
+                ordinal=[c for c in kinds.ordinal if c not in gone],
+                categorical=[c for c in kinds.categorical if c not in gone],
+                ignored=[*kinds.ignored, *gone],
+            )
+        elif handling.action == COMBINE:
+            gone = set(handling.columns)
+            if gone & set(kinds.categorical):
+                raise ValueError(f"cannot combine '{sorted(gone)[0]}': only numbers combine")
+            kinds = replace(
+                kinds,
+                numeric=[c for c in kinds.numeric if c not in gone],
+                ordinal=[c for c in kinds.ordinal if c not in gone],
+                combined=[*kinds.combined, list(handling.columns)],
+            )
+    return kinds
+
+
+class PairComponent(TransformerMixin, BaseEstimator):
+    """The first principal component of standardised numeric columns, as one column.
+
+    Two inputs that measure nearly the same thing (job level and income) become one
+    input, so no model can give them opposite weights. Standardising first keeps the
+    larger-scaled column from dominating; the sign makes the first loading positive,
+    so the component grows with the first input.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> PairComponent:
+        """Learn the means, scales and loadings on the training rows."""
+        X = validate_data(self, X, dtype=np.float64, reset=True)
+        self.mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        z = (X - self.mean_) / self.scale_
+        covariance = np.atleast_2d(np.cov(z, rowvar=False)) if len(X) > 1 else np.eye(X.shape[1])
+        _, vectors = np.linalg.eigh(np.nan_to_num(covariance))
+        loadings = vectors[:, -1]
+        first = np.flatnonzero(np.abs(loadings) > 1e-12)
+        sign = -1.0 if first.size and loadings[first[0]] < 0 else 1.0
+        self.loadings_ = sign * loadings
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Return the component scores as one column."""
+        check_is_fitted(self, "loadings_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return (((X - self.mean_) / self.scale_) @ self.loadings_).reshape(-1, 1)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """One name, such as `JobLevel + MonthlyIncome (1st component)`."""
+        check_is_fitted(self, "loadings_")
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray([" + ".join(map(str, names)) + " (1st component)"], dtype=object)

@@ -28,13 +28,18 @@ from attrition.features import (
     ColumnKinds,
     CorrelationFilter,
     InteractionFeatures,
+    PairComponent,
     SkewedLog1p,
+    handled_kinds,
     interaction_columns,
     interaction_specs,
+    parse_handling,
 )
 
 KINDS = ("logreg", "lightgbm")
 DEFAULT_MAX_CORRELATION = 0.8
+# Pipeline-level parameters every kind takes besides its estimator's own.
+SHARED_PARAMS = ("max_abs_correlation", "associated_inputs")
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "logreg": {"C": 0.3, "l1_ratio": 0.0, "log_skewed": True, "onehot_ordinal": True},
@@ -145,6 +150,17 @@ def _interactions(config: DatasetConfig, kinds: ColumnKinds, center: bool) -> li
     return [("interactions", make_pipeline(*steps), interaction_columns(specs))]
 
 
+def _combined(kinds: ColumnKinds, center: bool) -> list[Any]:
+    """One branch per group of strongly associated inputs the pipeline combines."""
+    branches = []
+    for group in kinds.combined:
+        steps: list[Any] = [SimpleImputer(strategy="median"), PairComponent()]
+        if center:
+            steps.append(StandardScaler())
+        branches.append((f"combined {' + '.join(group)}", make_pipeline(*steps), list(group)))
+    return branches
+
+
 def _check_monotone(config: DatasetConfig, kinds: ColumnKinds) -> None:
     allowed = {*kinds.numeric, *kinds.ordinal, *(i.name for i in config.interactions)}
     for column in config.monotone_increasing:
@@ -173,6 +189,7 @@ def _logreg(p: dict[str, Any], kinds: ColumnKinds, config: DatasetConfig, seed: 
                 _text_encoder(OneHotEncoder(handle_unknown="ignore")),
                 kinds.categorical,
             ),
+            *_combined(kinds, center=True),
             *_interactions(config, kinds, center=True),
         ],
         sparse_threshold=0.0,
@@ -203,12 +220,13 @@ def _lightgbm(p: dict[str, Any], kinds: ColumnKinds, config: DatasetConfig, seed
         [
             ("numeric", SimpleImputer(strategy="median"), [*kinds.numeric, *kinds.ordinal]),
             ("categorical", _text_encoder(encoder), kinds.categorical),
+            *_combined(kinds, center=False),
             *_interactions(config, kinds, center=False),
         ],
         sparse_threshold=0.0,
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
-    params = {k: v for k, v in p.items() if k != "max_abs_correlation"}
+    params = {k: v for k, v in p.items() if k not in SHARED_PARAMS}
     params["subsample_freq"] = 1 if params.get("subsample", 1.0) < 1.0 else 0
     return Pipeline(
         [
@@ -240,7 +258,9 @@ def build_pipeline(
         kind: "logreg" (regularised logistic regression on one-hot and scaled,
             log-transformed inputs) or "lightgbm" (gradient-boosted trees).
         params: values from `suggest_params` (missing ones take defaults), plus
-            optionally `max_abs_correlation`, the correlation filter's threshold.
+            optionally `max_abs_correlation`, the correlation filter's threshold, and
+            `associated_inputs`, the `handling_spec` of strongly associated raw inputs
+            (dropped ones are still accepted and ignored; combined ones become one column).
         kinds: the input columns by kind, from `infer_column_kinds`; no other
             column ever reaches the model.
         config: dataset config (interactions, monotone constraints).
@@ -248,12 +268,13 @@ def build_pipeline(
     """
     if kind not in DEFAULT_PARAMS:
         raise ValueError(f"unknown model kind '{kind}'; choose one of {', '.join(KINDS)}")
-    allowed = {*DEFAULT_PARAMS[kind], "max_abs_correlation"}
+    allowed = {*DEFAULT_PARAMS[kind], *SHARED_PARAMS}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown parameter '{unknown[0]}' for model kind '{kind}'")
     merged = {"max_abs_correlation": DEFAULT_MAX_CORRELATION, **DEFAULT_PARAMS[kind], **params}
-    if not kinds.columns:
+    kinds = handled_kinds(kinds, parse_handling(str(merged.pop("associated_inputs", ""))))
+    if not [*kinds.numeric, *kinds.ordinal, *kinds.categorical, *kinds.combined]:
         raise ValueError("no feature columns left to train on")
     build = _logreg if kind == "logreg" else _lightgbm
     return build(merged, kinds, config, seed)

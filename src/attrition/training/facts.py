@@ -68,6 +68,7 @@ class RunFacts:
     frontier: Any = None
     fairness_policy: str | None = None
     duplicates: Duplicates | None = None
+    association: Any = None  # `pair_choice.AssociationChoice`: how strong pairs are handled
 
     @property
     def base_rate(self) -> float:

@@ -29,6 +29,7 @@ from attrition.training.constrained import Choice, constrained_choice
 from attrition.training.costs import cost_threshold_rule
 from attrition.training.evaluate import classification_metrics
 from attrition.training.facts import RunFacts, TrainOptions, timed
+from attrition.training.pair_choice import AssociationChoice, choose_pairs
 from attrition.training.search import TrainResult, TrialRecord, train_model
 
 TEST_SIZE = 0.2
@@ -137,6 +138,21 @@ def train_and_evaluate(
         )
 
     rule = cost_threshold_rule(config, population=len(parts.train.labels) + len(parts.test.labels))
+    kinds = family_kinds(options.model_family)
+    progress("Handling strongly associated inputs", None)
+    association: AssociationChoice = timed(
+        {} if times is None else times,
+        "associated inputs",
+        lambda: choose_pairs(
+            parts.train.features,
+            parts.train.labels,
+            config,
+            bar=thresholds.max_abs_correlation,
+            kinds=kinds,
+            seed=options.seed,
+            groups=row_keys(parts.train.features),
+        ),
+    )
     progress("Searching models", 0.0)
     searched: TrainResult = timed(
         {} if times is None else times,
@@ -147,10 +163,11 @@ def train_and_evaluate(
             config,
             trials=options.trials,
             seed=options.seed,
-            kinds=family_kinds(options.model_family),
+            kinds=kinds,
             on_trial=on_trial,
             threshold_rule=rule,
             groups=row_keys(parts.train.features),
+            associated_inputs=association.spec if association.handlings else "",
         ),
     )
     progress(f"Fairness-constrained candidates ({policy.name} policy)", None)
@@ -195,6 +212,7 @@ def train_and_evaluate(
         frontier=choice.frontier,
         fairness_policy=options.fairness_policy,
         duplicates=duplicates,
+        association=association,
     )
 
 

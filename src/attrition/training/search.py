@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -341,6 +341,7 @@ def train_model(
     max_abs_correlation: float = DEFAULT_MAX_CORRELATION,
     threshold_rule: ThresholdRule | None = None,
     groups: pd.Series | None = None,
+    associated_inputs: str = "",
 ) -> TrainResult:
     """Search model kinds and parameters by stratified CV on the training rows; refit the best.
 
@@ -352,7 +353,9 @@ def train_model(
     `threshold_rule` (e.g. the cost-optimal one) is given.
     Results depend only on the data, config and seed (not on `n_jobs`), unless
     `timeout_s` cuts the search short. Rows sharing a `groups` value (repeated
-    inputs) are kept in one fold.
+    inputs) are kept in one fold. `associated_inputs` (a `features.handling_spec`,
+    see `training.pair_choice`) says which strongly associated inputs every model
+    drops or combines.
     """
     task = search_problem(
         features,
@@ -365,6 +368,8 @@ def train_model(
         max_abs_correlation=max_abs_correlation,
         groups=groups,
     )
+    if associated_inputs:
+        task = replace(task, extra={**task.extra, "associated_inputs": associated_inputs})
     # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
     # BLAS threads are several times slower on a busy 2-core machine.
     with (
