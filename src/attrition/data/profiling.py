@@ -33,11 +33,30 @@ _SETTINGS: dict[str, Any] = {
 }
 
 
-def profile_html(frame: pd.DataFrame, title: str) -> str:
+# Where an extra section goes: before the overview, with a link in the navigation bar.
+_OVERVIEW = "<div class=section-header id=overview>"
+_NAV = "<li class=nav-item><a class=nav-link href=#overview>"
+
+
+def with_section(page: str, section: str, anchor: str, label: str) -> str:
+    """`page` (a profile) with an HTML `section` before its overview and a link to `anchor`.
+
+    Falls back to the start of the body when the page's layout is not the one expected.
+    """
+    if _OVERVIEW in page:
+        page = page.replace(_OVERVIEW, section + _OVERVIEW, 1)
+        link = f"<li class=nav-item><a class=nav-link href=#{anchor}>{label}</a>"
+        return page.replace(_NAV, link + _NAV, 1)
+    start = page.find(">", page.find("<body")) + 1
+    return page[:start] + section + page[start:] if start > 0 else section + page
+
+
+def profile_html(frame: pd.DataFrame, title: str, extra_section: str = "") -> str:
     """Return a self-contained HTML data profile of `frame`.
 
     Text-like columns are profiled as categories (HR extracts hold codes such as
-    Department, not free text), which is both more useful and faster.
+    Department, not free text), which is both more useful and faster. An
+    `extra_section` (HTML, e.g. the raw-input associations) opens the page.
 
     Raises:
         ValueError: if the frame has no rows or no columns.
@@ -50,7 +69,10 @@ def profile_html(frame: pd.DataFrame, title: str) -> str:
         from data_profiling import ProfileReport
 
         report = ProfileReport(_as_categories(frame), title=title, minimal=True, **_SETTINGS)
-        return str(report.to_html())
+        page = str(report.to_html())
+    if extra_section:
+        page = with_section(page, extra_section, "associations", "Associations")
+    return page
 
 
 def _as_categories(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,8 @@ import pandas as pd
 from attrition.data.association import associations, linked_groups
 from attrition.data.keys import Duplicates
 
+# Pairs of raw inputs kept for the data profile's association table.
+TOP_ASSOCIATIONS = 12
 # Tukey's "far out" fence: skewed but legitimate values (incomes, tenures) stay inside it.
 OUTLIER_IQR_FACTOR = 3.0
 
@@ -31,6 +33,7 @@ class DataQuality:
     raw_method: str = ""
     linked_inputs: list[list[str]] = field(default_factory=list)
     strong_pairs: list[str] = field(default_factory=list)
+    top_associations: list[dict[str, Any]] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metric names read by the data-quality gate."""
@@ -126,4 +129,5 @@ def assess_quality(
         raw_method=top.method if top else "",
         linked_inputs=linked_groups(found, bar),
         strong_pairs=[a.text() for a in found if a.value >= bar],
+        top_associations=[asdict(a) for a in found[:TOP_ASSOCIATIONS]],
     )

@@ -42,6 +42,7 @@ ARTIFACTS: tuple[tuple[str, str], ...] = (
     ("Fairness metrics", "fairness_metrics.png"),
     ("Fairness frontier", "fairness_frontier.png"),
     ("Data profile", "ydata-profile.html"),
+    ("Handling of strongly associated inputs", "association_handling.json"),
     ("Data drift, train vs test", "data_drift_report.html"),
     ("Prediction histogram", "prediction_histogram.png"),
     ("Model metadata", "model_metadata.json"),
@@ -87,6 +88,7 @@ class ModelCard:
     semver: str = ""
     associations: dict[str, Any] = field(default_factory=dict)
     association_bar: float = 0.8
+    association_handling: dict[str, Any] = field(default_factory=dict)
 
 
 def _linked(quality: dict[str, Any], bar: float) -> dict[str, Any] | None:
@@ -101,6 +103,31 @@ def _linked(quality: dict[str, Any], bar: float) -> dict[str, Any] | None:
         "groups": [" + ".join(g) for g in quality.get("linked_inputs") or []],
         "encoded": number(encoded) if encoded is not None else "n/a",
     }
+
+
+def handling_rows(handling: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per strong pair: what was tried (CV ROC AUC ± sd), what was chosen and why."""
+    rows = []
+    for pair in handling.get("pairs") or []:
+        chosen = pair.get("chosen")
+        rows.append(
+            {
+                "pair": " and ".join(pair.get("pair", [])),
+                "association": number(pair.get("association"), ".2f"),
+                "measure": pair.get("measure", ""),
+                "options": [
+                    {
+                        "option": o["option"],
+                        "auc": f"{number(o.get('cv_roc_auc'))} ± {number(o.get('cv_roc_auc_sd'))}",
+                        "chosen": o["option"] == chosen,
+                    }
+                    for o in pair.get("options", [])
+                ],
+                "chosen": chosen,
+                "reason": pair.get("reason", ""),
+            }
+        )
+    return rows
 
 
 def render_model_card(card: ModelCard) -> str:
@@ -122,6 +149,8 @@ def model_card_context(card: ModelCard) -> dict[str, Any]:
         "quality": "; ".join(f"{k} {number(v)}" for k, v in card.data_quality.items()),
         "drift": _drift_line(card.drift_summary),
         "linked": _linked(card.associations, card.association_bar),
+        "handling": card.association_handling,
+        "handling_rows": handling_rows(card.association_handling),
         "duplicates": duplicates_line(card.duplicates),
         "fairness_passed": bool(fairness.get("passed")),
         "fairness_verdict": str(fairness.get("verdict") or "").replace("_", " "),

@@ -245,6 +245,12 @@ def _data_quality(facts: ReviewFacts) -> dict[str, Any]:
         )
     for group in dq.get("linked_inputs") or []:
         notes.append(f"Explained as one factor: {' + '.join(group)}.")
+    handled = facts.run_tags.get("attrition.associated_inputs")
+    if handled:
+        notes.append(
+            f"Strongly associated inputs, handled as CV chose: {handled} "
+            "(model card; association_handling.json)."
+        )
     pair = dq.get("most_correlated_pair")
     if pair:
         notes.append(

@@ -27,6 +27,7 @@ from attrition.explain import (
 )
 from attrition.fairness import FairnessAssessment
 from attrition.pipeline import model_inputs as pipeline_inputs
+from attrition.reports.association_figure import association_section
 from attrition.reports.drift_report import INTERACTIVE, DriftPage, drift_summary_html
 from attrition.reports.fairness_plots import plot_fairness
 from attrition.reports.fairness_report import render_fairness_report
@@ -140,6 +141,8 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     bundle = Bundle()
     bundle.metrics.update(quality.metrics())
     bundle.files.update(core_files(facts, quality, timer))
+    if facts.association is not None:
+        bundle.files["association_handling.json"] = json_text(facts.association.to_dict())
     values = timer("shap values", lambda: test_shap_values(facts))
     bundle.top_features = values.abs().mean().sort_values(ascending=False).index[:10].tolist()
     bundle.files.update(timer("reference/", lambda: reference_files(facts, bundle.top_features)))
@@ -197,7 +200,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
     )
     if facts.profile:
         bundle.files["ydata-profile.html"] = timer(
-            "ydata-profile.html", lambda: training_profile(facts)
+            "ydata-profile.html", lambda: training_profile(facts, quality)
         )
     return bundle
 
@@ -233,6 +236,7 @@ def model_card(facts: RunFacts, bundle: Bundle, run_id: str, version: str, semve
         semver=semver,
         associations=json.loads(bundle.files["data_quality.json"]),
         association_bar=facts.thresholds.max_abs_correlation,
+        association_handling=facts.association.to_dict() if facts.association else {},
     )
     return render_model_card(card)
 
@@ -277,13 +281,18 @@ def drift_summary(facts: RunFacts, bundle: Bundle, run_id: str, version: str) ->
     )
 
 
-def training_profile(facts: RunFacts) -> str:
-    """The data profile of the training split, target included."""
+def training_profile(facts: RunFacts, quality: DataQuality | None = None) -> str:
+    """The data profile of the training split, target included, opening on the raw-input
+    associations the data-quality gate judges."""
     from attrition.data.profiling import profile_html
 
+    section = ""
+    if quality is not None and quality.top_associations:
+        bar = facts.thresholds.max_abs_correlation
+        section = association_section(facts.train.features, quality.top_associations, bar)
     frame = facts.train.features.copy()
     frame[facts.config.target] = facts.train.labels.map({1: "left", 0: "stayed"}).to_numpy()
-    return profile_html(frame, f"Training data profile ({facts.config.name})")
+    return profile_html(frame, f"Training data profile ({facts.config.name})", section)
 
 
 def model_inputs(facts: RunFacts) -> pd.DataFrame:

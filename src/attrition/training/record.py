@@ -51,6 +51,11 @@ def run_tags(facts: RunFacts, mitigate: str | None) -> dict[str, str]:
         "attrition.git_commit": facts.code_version,
         "attrition.model_kind": facts.result.kind,
         "attrition.mitigation": mitigate or "none",
+        **(
+            {"attrition.associated_inputs": facts.association.summary()[:PARAM_MAX_CHARS]}
+            if facts.association is not None
+            else {}
+        ),
     }
 
 
@@ -72,6 +77,7 @@ def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None
         "fairness_policy_chosen_by": options.policy_chosen_by if options else "default",
         "fairness_candidate": chosen.name if chosen else "unconstrained",
         "threshold_rule": "net savings" if facts.config.decision_costs else "best F1",
+        "associated_inputs": facts.association.spec if facts.association else "[]",
         "model_kind": result.kind,
         "threshold": round(result.threshold, 6),
         "calibrated": result.calibrated,
