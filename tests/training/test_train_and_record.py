@@ -100,12 +100,13 @@ def test_progress_and_timings_are_reported_and_nothing_is_written(trained) -> No
     _, messages, times, folder = trained
     assert [m for m, _ in messages] == [
         "Validating data",
+        "Handling strongly associated inputs",
         "Searching models",
         "Search trial 1/1 (logreg)",
         "Fairness-constrained candidates (seed policy)",
     ]
     assert messages[-2][1] == 1.0
-    assert set(times) == {"model search and refit", "constrained candidates"}
+    assert set(times) == {"associated inputs", "model search and refit", "constrained candidates"}
     assert min(times.values()) > 0
     assert list(folder.iterdir()) == []
 
@@ -137,6 +138,7 @@ def test_tags_name_the_data_the_code_and_the_mitigation(trained) -> None:
         "attrition.git_commit": "abc123",
         "attrition.model_kind": facts.result.kind,
         "attrition.mitigation": "none",
+        "attrition.associated_inputs": facts.association.summary(),
     }
     assert run_tags(facts, "demographic_parity")["attrition.mitigation"] == "demographic_parity"
 
