@@ -185,3 +185,50 @@ def test_policy_feasibility_and_no_audit_are_said(card: ModelCard) -> None:
     text = render_model_card(make_card(fairness=none, sensitive=[]))
     assert "**No fairness audit was possible**: no sensitive attributes are declared." in text
     assert "No fairness assessment was recorded." not in text
+
+
+HANDLING = {
+    "bar": 0.8,
+    "estimator": "logreg, default configuration",
+    "pairs": [
+        {
+            "pair": ["JobLevel", "MonthlyIncome"],
+            "measure": "Pearson/Spearman",
+            "association": 0.947,
+            "options": [
+                {"option": "drop JobLevel", "cv_roc_auc": 0.8464, "cv_roc_auc_sd": 0.03},
+                {"option": "drop MonthlyIncome", "cv_roc_auc": 0.8555, "cv_roc_auc_sd": 0.0337},
+                {"option": "keep both", "cv_roc_auc": 0.8563, "cv_roc_auc_sd": 0.032},
+            ],
+            "chosen": "drop MonthlyIncome",
+            "reason": "simplest option within one paired standard error (0.0011)",
+        }
+    ],
+    "notes": ["JobRole and MonthlyIncome: not scored, a member was already dropped"],
+}
+LINKED = {
+    "strong_pairs": ["JobLevel and MonthlyIncome: 0.95 (Pearson/Spearman)"],
+    "linked_inputs": [["JobLevel", "MonthlyIncome"]],
+    "max_abs_correlation": 0.61,
+}
+
+
+def test_strong_pairs_say_what_was_tried_and_chosen() -> None:
+    text = render_model_card(make_card(associations=LINKED, association_handling=HANDLING))
+    assert (
+        "**JobLevel and MonthlyIncome** (Pearson/Spearman 0.95): chosen **drop MonthlyIncome**"
+        in (text)
+    )
+    assert "| drop JobLevel | 0.846 ± 0.030 |  |" in text
+    assert "| drop MonthlyIncome | 0.856 ± 0.034 | chosen |" in text
+    assert "| keep both | 0.856 ± 0.032 |  |" in text
+    assert "within one paired standard error (0.0011)" in text
+    assert "- JobRole and MonthlyIncome: not scored, a member was already dropped." in text
+    assert "Handling: chosen per pair by cross-validation below" in text
+    assert "(association_handling.json)" in text
+
+
+def test_without_a_recorded_choice_both_members_are_said_to_be_kept() -> None:
+    text = render_model_card(make_card(associations=LINKED))
+    assert "Handling: both members are kept" in text
+    assert "what the pipeline does with them" not in text

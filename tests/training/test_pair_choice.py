@@ -109,7 +109,9 @@ def test_a_pair_whose_member_was_dropped_earlier_is_left_alone() -> None:
         [first, second], lambda spec: [0.8, 0.81, 0.79], bar=0.8, estimator="t"
     )
     assert [d.chosen for d in choice.decisions] == [DROP_A]
-    assert choice.notes == ("A and C: already handled with an earlier pair",)
+    assert choice.notes == (
+        "A and C: not scored, a member was already dropped or combined for a stronger pair",
+    )
 
 
 def strong_pair_training(rows: int = 400, seed: int = 1) -> tuple[pd.DataFrame, pd.Series]:

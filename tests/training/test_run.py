@@ -39,6 +39,7 @@ ARTIFACTS = [
     "model_card.md",
     "fairness.json",
     "data_quality.json",
+    "association_handling.json",
     "reference/features.parquet",
     "reference/test_set.parquet",
     "reference/test_predictions.parquet",
@@ -116,6 +117,27 @@ def test_model_card_holds_real_numbers(store: Store) -> None:
         assert attribute["name"] in card
         for group in attribute["groups"]:
             assert f"{group['selection_rate']:.3f}" in card
+
+
+def test_strong_pairs_handling_is_recorded_in_card_params_and_profile(store: Store) -> None:
+    """The generated data link JobLevel and MonthlyIncome at about 0.95, as the IBM file does."""
+    local = store.local
+    handling = json.loads((local / "association_handling.json").read_text())
+    assert ["JobLevel", "MonthlyIncome"] in [sorted(p["pair"]) for p in handling["pairs"]]
+    assert all(p["association"] >= handling["bar"] for p in handling["pairs"])
+    run = store.client.get_run(store.versions[0].run_id)
+    assert run.data.params["associated_inputs"] == handling["associated_inputs"]
+    assert run.data.tags["attrition.associated_inputs"] == handling["summary"]
+    card = (local / "model_card.md").read_text()
+    for pair in handling["pairs"]:
+        assert f"chosen **{pair['chosen']}**, {pair['reason']}" in card
+        for option in pair["options"]:
+            auc = f"{option['cv_roc_auc']:.3f} ± {option['cv_roc_auc_sd']:.3f}"
+            assert f"| {option['option']} | {auc} |" in card
+    profile = (local / "ydata-profile.html").read_text()
+    assert "Associations between raw inputs" in profile
+    strongest = json.loads((local / "data_quality.json").read_text())["top_associations"][0]
+    assert f"<td>{strongest['first']} and {strongest['second']}</td>" in profile
 
 
 def test_fairness_evidence_is_every_row_scored_out_of_sample(store: Store) -> None:

@@ -189,7 +189,8 @@ def choose_handling(
         members = {found.pair.first, found.pair.second}
         if members & touched:
             notes.append(
-                f"{found.pair.first} and {found.pair.second}: already handled with an earlier pair"
+                f"{found.pair.first} and {found.pair.second}: not scored, a member was "
+                "already dropped or combined for a stronger pair"
             )
             continue
         scores = [
