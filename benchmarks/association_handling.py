@@ -81,7 +81,13 @@ def explanations(
             for f in row
             if LEVEL in f.feature.split(" + ") and f.direction == "raises risk"
         ]
+        values = explainer.factor_values(explainer.shap_values(level4))
         out[name] = {
+            "level4_mean_contribution": {
+                c: round(float(values[c].mean()), 4)
+                for c in values.columns
+                if LEVEL in c or ("MonthlyIncome" in c)
+            },
             "first_level4_employee_top3": factors(top4[0]) if top4 else [],
             "rows_with_joblevel_in_top3": f"{len(with_level)} of {len(top)}",
             "level4_rows_where_joblevel_factor_raises_risk_in_top3": (
