@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -198,6 +198,55 @@ class Product:
         return p
 
 
+@dataclass(frozen=True)
+class Component:
+    """Strongly associated inputs combined into their first principal component.
+
+    Each input is imputed, standardised by its training mean and scale and weighted by
+    its loading; the sum is then standardised again when its pipeline does so.
+    """
+
+    columns: tuple[str, ...]
+    impute: tuple[float | None, ...]
+    centre: tuple[float, ...]
+    spread: tuple[float, ...]
+    loadings: tuple[float, ...]
+    mean: float | None
+    scale: float | None
+    out: int
+
+    def _finish(self, total: Any) -> Any:
+        if self.mean is not None:
+            total = total - self.mean
+        if self.scale is not None:
+            total = total / self.scale
+        return total
+
+    def value(self, row: Mapping[str, Any]) -> float:
+        parts = []
+        for column, fill, centre, spread in zip(
+            self.columns, self.impute, self.centre, self.spread, strict=True
+        ):
+            x = as_float(row[column])
+            if x != x and fill is not None:
+                x = fill
+            parts.append((x - centre) / spread)
+        # The same summation order as numpy's matrix product of one row.
+        return float(self._finish(float(np.dot(np.asarray(parts), np.asarray(self.loadings)))))
+
+    def values(self, frame: pd.DataFrame) -> np.ndarray:
+        z = np.empty((len(frame), len(self.columns)))
+        for j, (column, fill) in enumerate(zip(self.columns, self.impute, strict=True)):
+            x = frame[column].to_numpy(dtype=float, na_value=np.nan)
+            if fill is not None:
+                x = np.where(np.isnan(x), fill, x)
+            z[:, j] = x
+        scores = ((z - np.asarray(self.centre)) / np.asarray(self.spread)) @ np.asarray(
+            self.loadings
+        )
+        return np.asarray(self._finish(scores))
+
+
 @dataclass
 class Design:
     """The model-input matrix of a fitted ColumnTransformer (+ filter), as plain arithmetic."""
@@ -207,6 +256,7 @@ class Design:
     scaled: list[Scaled]
     lookups: list[Lookup]
     products: list[Product]
+    components: list[Component] = field(default_factory=list)
 
     def row(self, row: Mapping[str, Any]) -> list[float]:
         """Model inputs of one employee (a mapping of input name to value)."""
@@ -221,6 +271,8 @@ class Design:
                 z[lk.outs[code]] = 1.0
         for prod in self.products:
             z[prod.out] = prod.value(row)
+        for comp in self.components:
+            z[comp.out] = comp.value(row)
         return z
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
@@ -241,6 +293,8 @@ class Design:
             z[rows[known][kept], outs[kept]] = 1.0
         for prod in self.products:
             z[:, prod.out] = prod.values(frame)
+        for comp in self.components:
+            z[:, comp.out] = comp.values(frame)
         return z
 
     def dot(self, frame: pd.DataFrame, coef: Sequence[float]) -> np.ndarray:
@@ -256,4 +310,6 @@ class Design:
                 total += lk.weights(coef)[codes]
         for prod in self.products:
             total += coef[prod.out] * prod.values(frame)
+        for comp in self.components:
+            total += coef[comp.out] * comp.values(frame)
         return total

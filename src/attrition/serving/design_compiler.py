@@ -17,9 +17,17 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from attrition.features import CorrelationFilter, InteractionFeatures, SkewedLog1p
+from attrition.features import CorrelationFilter, InteractionFeatures, PairComponent, SkewedLog1p
 from attrition.pipeline import as_text
-from attrition.serving.design import Design, Lookup, Product, Scaled, Term, is_missing
+from attrition.serving.design import (
+    Component,
+    Design,
+    Lookup,
+    Product,
+    Scaled,
+    Term,
+    is_missing,
+)
 
 
 class NotCompilable(ValueError):
@@ -158,6 +166,8 @@ def compile_design(ct: ColumnTransformer, selector: CorrelationFilter | None = N
         steps = _steps(transformer)
         if steps and isinstance(steps[0], InteractionFeatures):
             _add_interactions(design, steps, place)
+        elif len(steps) > 1 and isinstance(steps[1], PairComponent):
+            _add_component(design, steps, cols, place)
         elif steps and isinstance(steps[-1], OneHotEncoder | OrdinalEncoder):
             design.lookups.extend(_encoder_block(steps, cols, place))
         else:
@@ -185,3 +195,26 @@ def _add_interactions(design: Design, steps: list[Any], place: Placer) -> None:
         if out >= 0:
             imp = None if impute[j] is None else float(impute[j])
             design.products.append(Product(tuple(terms), imp, mean[j], scale[j], out))
+
+
+def _add_component(design: Design, steps: list[Any], columns: list[str], place: Placer) -> None:
+    """Imputer, `PairComponent`, then optionally a scaler: one combined input."""
+    imputer, component, *rest = steps
+    if not isinstance(imputer, SimpleImputer):
+        raise NotCompilable(f"step {type(imputer).__name__} before PairComponent")
+    impute = _imputer_values(imputer, len(columns))
+    _, _, mean, scale = _elementwise(rest, 1)
+    out = place(0)
+    if out >= 0:
+        design.components.append(
+            Component(
+                columns=tuple(columns),
+                impute=tuple(None if v is None else float(v) for v in impute),
+                centre=tuple(float(v) for v in component.mean_),
+                spread=tuple(float(v) for v in component.scale_),
+                loadings=tuple(float(v) for v in component.loadings_),
+                mean=mean[0],
+                scale=scale[0],
+                out=out,
+            )
+        )
