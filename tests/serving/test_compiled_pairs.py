@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.test_features_pairs import CONFIG, strong_pair_frame
 
 from attrition.features import COMBINE, DROP, PairHandling, handling_spec, infer_column_kinds
 from attrition.pipeline import build_pipeline
 from attrition.serving.compiled import checked_scorer
-from tests.test_features_pairs import CONFIG, strong_pair_frame
 
 
 @pytest.mark.parametrize("kind", ["logreg", "lightgbm"])
