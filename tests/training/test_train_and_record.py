@@ -226,3 +226,13 @@ def test_a_failure_after_registration_leaves_no_version(
     assert run.info.status == "FAILED"
     assert len(runs) == 1 + len(facts.result.trials)  # the trials are its child runs
     assert run.data.params["seed"] == "5"
+
+
+def test_the_handling_choice_measures_the_association_table_the_gate_reads(trained) -> None:
+    from attrition.data.association import associations
+    from attrition.training.artifacts import measured_associations
+
+    facts, _, _, _ = trained
+    assert measured_associations(facts) == associations(facts.train.features)
+    other = replace(facts, train=replace(facts.train, features=facts.train.features.iloc[:, 1:]))
+    assert measured_associations(other) is None

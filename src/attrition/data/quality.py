@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.data.association import associations, linked_groups
+from attrition.data.association import Association, associations, linked_groups
 from attrition.data.keys import Duplicates
 
 # Pairs of raw inputs kept for the data profile's association table.
@@ -95,6 +95,7 @@ def assess_quality(
     ordinal_max_levels: int,
     duplicates: Duplicates | None = None,
     bar: float = 0.8,
+    found: list[Association] | None = None,
 ) -> DataQuality:
     """Quality of the training features; association is measured on the raw inputs.
 
@@ -109,12 +110,15 @@ def assess_quality(
         duplicates: the repeats counted in the whole table (before the split), if known.
         bar: associations between raw inputs at or over it link those inputs (they are
             explained as one factor).
+        found: the association table of exactly `features`' columns, when already
+            measured (it is the costly part).
     """
     columns = continuous_columns(features, ordinal_max_levels)
     counts = outlier_counts(features, columns)
     cells = sum(int(features[c].notna().sum()) for c in columns)
     correlation, pair = max_abs_correlation(model_inputs)
-    found = associations(features)
+    if found is None:
+        found = associations(features)
     top = found[0] if found else None
     return DataQuality(
         missing_value_rate=missing_value_rate(features),

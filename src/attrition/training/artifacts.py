@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from attrition import tracking
+from attrition.data.association import Association
 from attrition.data.quality import DataQuality, assess_quality
 from attrition.drift import DriftResult
 from attrition.explain import (
@@ -136,6 +137,7 @@ def build_all(facts: RunFacts, timer: Timer) -> Bundle:
             facts.config.ordinal_max_levels,
             facts.duplicates,
             facts.thresholds.max_abs_correlation,
+            measured_associations(facts),
         ),
     )
     bundle = Bundle()
@@ -293,6 +295,15 @@ def training_profile(facts: RunFacts, quality: DataQuality | None = None) -> str
     frame = facts.train.features.copy()
     frame[facts.config.target] = facts.train.labels.map({1: "left", 0: "stayed"}).to_numpy()
     return profile_html(frame, f"Training data profile ({facts.config.name})", section)
+
+
+def measured_associations(facts: RunFacts) -> list[Association] | None:
+    """The association table the handling choice measured, if it covers the same columns."""
+    choice = facts.association
+    columns = tuple(str(c) for c in facts.train.features.columns)
+    if choice is None or not choice.table or choice.table_columns != columns:
+        return None
+    return list(choice.table)
 
 
 def model_inputs(facts: RunFacts) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from attrition.config import DatasetConfig
-from attrition.data.association import associations
+from attrition.data.association import Association, associations
 from attrition.features import KEEP, PairHandling, handling_spec
 from attrition.pipeline import DEFAULT_MAX_CORRELATION, DEFAULT_PARAMS, build_pipeline
 from attrition.training.pair_options import SIMPLICITY, PairCandidates, pair_candidates
@@ -100,6 +100,9 @@ class AssociationChoice:
     decisions: tuple[PairDecision, ...] = ()
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The association table the pairs came from, with the columns it covers (not logged).
+    table: tuple[Association, ...] = field(default=(), repr=False, compare=False)
+    table_columns: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def handlings(self) -> list[PairHandling]:
@@ -238,7 +241,8 @@ def choose_pairs(
     )
     kind = "logreg" if "logreg" in kinds else kinds[0]
     y = pd.Series(task.y, index=task.X.index)
-    found = pair_candidates(task.X, y, associations(task.X), bar, config.monotone_increasing)
+    table = associations(task.X)
+    found = pair_candidates(task.X, y, table, bar, config.monotone_increasing)
     quick = {**DEFAULT_PARAMS[kind], **task.extra}
     with (
         warnings.catch_warnings(),
@@ -254,4 +258,9 @@ def choose_pairs(
             return [float(roc_auc_score(task.y[v], proba[v])) for _, v in task.folds]
 
         choice = choose_handling(found, score, bar=bar, estimator=f"{kind}, default configuration")
-    return replace(choice, seconds=time.perf_counter() - started)
+    return replace(
+        choice,
+        seconds=time.perf_counter() - started,
+        table=tuple(table),
+        table_columns=tuple(str(c) for c in task.X.columns),
+    )
