@@ -1,4 +1,4 @@
-"""Strongly associated inputs in the pipeline: the handling spec, the kinds it leaves and
+"""Strongly associated inputs in the pipeline: the kinds a handling leaves and
 `PairComponent`, the combination of a numeric pair."""
 
 from __future__ import annotations
@@ -9,17 +9,13 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from attrition.config import DatasetConfig
-from attrition.features import (
+from attrition.data.pair_handling import (
     COMBINE,
     DROP,
-    ColumnKinds,
-    PairComponent,
     PairHandling,
-    handled_kinds,
     handling_spec,
-    infer_column_kinds,
-    parse_handling,
 )
+from attrition.features import ColumnKinds, PairComponent, handled_kinds, infer_column_kinds
 from attrition.pipeline import build_pipeline
 
 CONFIG = DatasetConfig.model_validate({"target": "Attrition", "positive_label": "Yes"})
@@ -68,22 +64,6 @@ def test_component_follows_the_first_input_when_the_pair_is_opposite() -> None:
     fitted = PairComponent().fit(pair)
     assert fitted.loadings_[0] > 0 > fitted.loadings_[1]
     assert np.corrcoef(fitted.transform(pair)[:, 0], pair["Level"])[0, 1] > 0.95
-
-
-def test_spec_round_trips_and_leaves_keep_out() -> None:
-    handlings = [
-        PairHandling(DROP, ("Income",)),
-        PairHandling("keep", ("A", "B")),
-        PairHandling(COMBINE, ("C", "D")),
-    ]
-    spec = handling_spec(handlings)
-    assert parse_handling(spec) == [handlings[0], handlings[2]]
-    assert parse_handling("") == [] and handling_spec([]) == "[]"
-    assert [h.text() for h in handlings] == ["drop Income", "keep both", "combine C + D"]
-    with pytest.raises(ValueError, match="unknown handling"):
-        parse_handling('[["shrink", "A"]]')
-    with pytest.raises(ValueError, match="unknown handling"):
-        parse_handling('[["combine", "A"]]')
 
 
 def test_handled_kinds_ignore_dropped_and_group_combined_inputs() -> None:

@@ -6,7 +6,6 @@ inside a `Pipeline` and be fitted only on the rows of each CV fold.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from attrition.config import DatasetConfig
+from attrition.data.pair_handling import COMBINE, DROP, PairHandling
 
 # One interaction: (column, equals) pairs; equals None means "use the numeric value".
 InteractionSpec = Sequence[tuple[str | int, Any]]
@@ -295,51 +295,6 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         names = _check_feature_names_in(self, input_features)
         return np.asarray(names, dtype=object)[self.support_]
-
-
-KEEP, DROP, COMBINE = "keep", "drop", "combine"
-
-
-@dataclass(frozen=True)
-class PairHandling:
-    """What the pipeline does with one strongly associated pair of raw inputs.
-
-    `keep` leaves both in (the searched regularisation shares the effect between
-    them), `drop` ignores `columns[0]`, `combine` replaces the pair by the first
-    principal component of its standardised values.
-    """
-
-    action: str
-    columns: tuple[str, ...]
-
-    def text(self) -> str:
-        """Short wording: "keep both", "drop JobLevel", "combine JobLevel + MonthlyIncome"."""
-        if self.action == KEEP:
-            return "keep both"
-        if self.action == DROP:
-            return f"drop {self.columns[0]}"
-        return f"combine {' + '.join(self.columns)}"
-
-
-def handling_spec(handlings: Sequence[PairHandling]) -> str:
-    """The handlings as the JSON text a pipeline parameter (and an MLflow param) carries."""
-    return json.dumps([[h.action, *h.columns] for h in handlings if h.action != KEEP])
-
-
-def parse_handling(spec: str) -> list[PairHandling]:
-    """Inverse of `handling_spec`.
-
-    Raises:
-        ValueError: naming the entry that is not `[action, column, ...]` of a known action.
-    """
-    found = []
-    for entry in json.loads(spec or "[]"):
-        action, *columns = entry
-        wanted = {DROP: 1, COMBINE: 2}.get(action)
-        if wanted is None or len(columns) < wanted:
-            raise ValueError(f"unknown handling of associated inputs: {entry!r}")
-        found.append(PairHandling(str(action), tuple(str(c) for c in columns)))
-    return found
 
 
 def handled_kinds(kinds: ColumnKinds, handlings: Sequence[PairHandling]) -> ColumnKinds:

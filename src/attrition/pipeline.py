@@ -24,6 +24,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from attrition.config import DatasetConfig
+from attrition.data.pair_handling import parse_handling
 from attrition.features import (
     ColumnKinds,
     CorrelationFilter,
@@ -33,7 +34,6 @@ from attrition.features import (
     handled_kinds,
     interaction_columns,
     interaction_specs,
-    parse_handling,
 )
 
 KINDS = ("logreg", "lightgbm")

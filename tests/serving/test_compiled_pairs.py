@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from tests.test_features_pairs import CONFIG, strong_pair_frame
 
-from attrition.features import COMBINE, DROP, PairHandling, handling_spec, infer_column_kinds
+from attrition.data.pair_handling import COMBINE, DROP, PairHandling, handling_spec
+from attrition.features import infer_column_kinds
 from attrition.pipeline import build_pipeline
 from attrition.serving.compiled import checked_scorer
 

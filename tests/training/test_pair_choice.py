@@ -10,7 +10,14 @@ import pytest
 
 from attrition.config import DatasetConfig
 from attrition.data.association import Association
-from attrition.features import COMBINE, DROP, KEEP, PairHandling, handling_spec, parse_handling
+from attrition.data.pair_handling import (
+    COMBINE,
+    DROP,
+    KEEP,
+    PairHandling,
+    handling_spec,
+    parse_handling,
+)
 from attrition.training.pair_choice import OptionScore, choose_handling, choose_pairs, pick
 from attrition.training.pair_options import PairCandidates
 

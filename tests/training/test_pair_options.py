@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from attrition.data.association import associations
-from attrition.features import COMBINE, DROP, KEEP, PairHandling
+from attrition.data.pair_handling import COMBINE, DROP, KEEP, PairHandling
 from attrition.training.pair_options import pair_candidates, target_association
 
 

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from attrition.config import DatasetConfig
 from attrition.data.association import Association, associations
-from attrition.features import KEEP, PairHandling, handling_spec
+from attrition.data.pair_handling import KEEP, PairHandling, handling_spec
 from attrition.pipeline import DEFAULT_MAX_CORRELATION, DEFAULT_PARAMS, build_pipeline
 from attrition.training.pair_options import SIMPLICITY, PairCandidates, pair_candidates
 from attrition.training.search import cv_proba, search_problem

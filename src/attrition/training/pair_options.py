@@ -25,7 +25,7 @@ from attrition.data.association import (
     cramers_v,
     is_numeric,
 )
-from attrition.features import COMBINE, DROP, KEEP, PairHandling
+from attrition.data.pair_handling import COMBINE, DROP, KEEP, PairHandling
 
 # Simpler first: an input fewer, then one derived input in place of two, then both.
 SIMPLICITY = {DROP: 0, COMBINE: 1, KEEP: 2}
