@@ -36,7 +36,6 @@ def ui(
     it)."""
     with one_line_errors():
         import shutil
-        import signal
 
         from attrition import tracking
         from attrition.serving.lifetime import parent_death_signal
@@ -72,23 +71,30 @@ def ui(
             threading.Thread(
                 target=_open_when_ready, args=(f"http://{shown}:{port}/health", url), daemon=True
             ).start()
-
-        def stop(signum: int, _frame: object) -> None:
-            raise _Stopped(signum)
-
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, stop)
-        try:
-            code = process.wait()
-        except (KeyboardInterrupt, _Stopped):
-            stop_group(process)
-            code = 0
+        code = wait_or_stop(process)
         if code:
             raise fail(f"mlflow server exited with code {code}")
 
 
 class _Stopped(Exception):
     """This command got SIGTERM or SIGHUP."""
+
+
+def wait_or_stop(process: subprocess.Popen[bytes]) -> int:
+    """Wait for a server started in its own process group; stop the whole group on Ctrl-C,
+    SIGTERM or SIGHUP. Returns the server's exit code, 0 when this command stopped it."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        return process.wait()
+    except (KeyboardInterrupt, _Stopped):
+        stop_group(process)
+        return 0
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
