@@ -112,7 +112,11 @@ def settings() -> Settings:
 
 
 def current_actor() -> str:
-    """Who is acting: the operating-system user (recorded in the audit trail)."""
+    """Who is acting, as recorded in the audit trail: the MLflow user signed in to a
+    tracking server (MLFLOW_TRACKING_USERNAME), else the operating-system user."""
+    signed_in = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if signed_in:
+        return signed_in
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -146,6 +150,8 @@ def one_line_errors() -> Iterator[None]:
     except (AttritionError, FileNotFoundError, PermissionError) as exc:
         raise fail(first_line(exc)) from None
     except MlflowException as exc:
+        if exc.get_http_status_code() == 403 or "error code 403" in str(exc):
+            raise fail(f"the tracking server refused: {_refused_request(exc)}") from None
         raise fail(f"MLflow: {first_line(exc)}") from None
     except KeyboardInterrupt:
         raise fail("interrupted") from None
@@ -155,6 +161,16 @@ def one_line_errors() -> Iterator[None]:
         raise fail(
             f"{type(exc).__name__}: {first_line(exc)} (set ATTRITION_DEBUG=1 for details)"
         ) from None
+
+
+def _refused_request(exc: BaseException) -> str:
+    """What a tracking server refused (HTTP 403), in words for the person signed in."""
+    import re
+
+    endpoint = re.search(r"endpoint (\S+)", str(exc))
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "this user"
+    what = endpoint.group(1) if endpoint else "the request"
+    return f"{user} may not call {what} (its team role does not cover it)"
 
 
 class OneLineUsageGroup(TyperGroup):

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -42,8 +43,18 @@ AuthDatabaseOption = Annotated[
         "Default: ATTRITION_AUTH_DATABASE_URI, else '<backend database>_auth'.",
     ),
 ]
+
+
+class TeamRole(StrEnum):
+    """Team roles (`team.roles.ROLES`)."""
+
+    TRAINER = "trainer"
+    REVIEWER = "reviewer"
+    RELEASER = "releaser"
+
+
 RoleOption = Annotated[
-    str, typer.Option("--role", help="trainer, reviewer or releaser (see README, Team roles).")
+    TeamRole, typer.Option("--role", help="What the member may do (README, Team deployment).")
 ]
 
 
@@ -81,7 +92,9 @@ def start(
     workers: Annotated[int, typer.Option(help="Server worker processes.")] = 4,
     allowed_hosts: Annotated[
         str | None,
-        typer.Option(help="Host names clients may use (MLflow's --allowed-hosts), comma-separated."),
+        typer.Option(
+            help="Host names clients may use (MLflow's --allowed-hosts), comma-separated."
+        ),
     ] = None,
 ) -> None:
     """Start the team's MLflow tracking server (sign-in required; Ctrl-C or SIGTERM stops it)."""
@@ -179,7 +192,7 @@ def users_add(
         from attrition.team.users import add_member, open_store
 
         store = open_store(_auth_database(settings(), backend_store_uri, auth_database_uri))
-        member = add_member(store, name, password, role)
+        member = add_member(store, name, password, role.value)
         out.print(f"added {member.name} as {member.role}", highlight=False)
 
 
@@ -195,7 +208,7 @@ def users_set_role(
         from attrition.team.users import open_store, set_role
 
         store = open_store(_auth_database(settings(), backend_store_uri, auth_database_uri))
-        member = set_role(store, name, role)
+        member = set_role(store, name, role.value)
         out.print(f"{member.name} is now {member.role}", highlight=False)
 
 
@@ -213,5 +226,7 @@ def users_list(
         store = open_store(_auth_database(settings(), backend_store_uri, auth_database_uri))
         table = Table("user", "role", "admin")
         for member in members(store):
-            table.add_row(member.name, member.role or "(read only)", "yes" if member.is_admin else "")
+            table.add_row(
+                member.name, member.role or "(read only)", "yes" if member.is_admin else ""
+            )
         out.print(table)

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from attrition.registry.audit import AUDIT_PREFIX, GATE_REPORT_TAG, SUMMARY_TAG
-from attrition.registry.audit import PRODUCTION_GATE_TAG, STAGE_GATE_TAG
+from attrition.registry.audit import (
+    AUDIT_PREFIX,
+    GATE_REPORT_TAG,
+    PRODUCTION_GATE_TAG,
+    STAGE_GATE_TAG,
+    SUMMARY_TAG,
+)
 from attrition.registry.signoffs import SIGNOFF_PREFIX
 from attrition.registry.versions import REVIEW_TAG
 

@@ -16,6 +16,7 @@ from attrition.errors import TeamError
 
 APP_NAME = "attrition-auth"  # the `mlflow.app` entry point of attrition.team.auth_app
 ADMIN_USERNAME = "admin"
+AUTH_CACHE_S = 60  # how long a worker trusts a checked password
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ def auth_database_for(backend_store_uri: str) -> str:
 
 def check_plan(plan: ServerPlan) -> None:
     """Refuse stores a team server cannot share: it needs PostgreSQL and a network object store."""
-    for label, uri in (("backend store", plan.backend_store_uri), ("auth database", plan.auth_database_uri)):
+    for label, uri in (
+        ("backend store", plan.backend_store_uri),
+        ("auth database", plan.auth_database_uri),
+    ):
         if not uri.lower().startswith("postgresql"):
             raise TeamError(f"the {label} must be a postgresql:// URI, not {uri.split(':', 1)[0]}")
     if plan.backend_store_uri == plan.auth_database_uri:
@@ -56,11 +60,17 @@ def check_plan(plan: ServerPlan) -> None:
         raise TeamError("--workers must be at least 1")
 
 
-def auth_config(plan: ServerPlan, default_permission: str = "READ") -> str:
+def auth_config(
+    plan: ServerPlan, default_permission: str = "READ", sign_in_cache_s: int = AUTH_CACHE_S
+) -> str:
     """The basic-auth ini MLflow reads from MLFLOW_AUTH_CONFIG_PATH.
 
     Signed-in members without a team role read everything and change nothing.
     The admin password stays out of the file (MLFLOW_AUTH_ADMIN_PASSWORD).
+    Checking a password costs a deliberately slow hash (about a second on a
+    busy machine) on every request, so each worker remembers a good sign-in for
+    `sign_in_cache_s`: a changed password or removed user may still sign in on
+    another worker for that long.
     """
     config = configparser.ConfigParser()
     config["mlflow"] = {
@@ -69,6 +79,7 @@ def auth_config(plan: ServerPlan, default_permission: str = "READ") -> str:
         "admin_username": ADMIN_USERNAME,
         "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
         "grant_default_workspace_access": "false",
+        "auth_cache_ttl_seconds": str(sign_in_cache_s),
     }
     text = io.StringIO()
     config.write(text)

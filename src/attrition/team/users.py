@@ -31,7 +31,11 @@ class Member:
 
 def open_store(database_uri: str) -> SqlAlchemyStore:
     """MLflow's auth store on `database_uri`, its schema created or upgraded."""
-    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+    import warnings
+
+    with warnings.catch_warnings():  # MLflow's server modules warn about Starlette on import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
     store = SqlAlchemyStore()
     store.init_db(database_uri)
