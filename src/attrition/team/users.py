@@ -34,7 +34,7 @@ def open_store(database_uri: str) -> SqlAlchemyStore:
     import warnings
 
     with warnings.catch_warnings():  # MLflow's server modules warn about Starlette on import
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*deprecated", module=".*fastapi_app")
         from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
     store = SqlAlchemyStore()
