@@ -143,12 +143,12 @@ def team_server(s3: object, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             time.sleep(1)
         else:
             raise AssertionError("the team server never answered /health")
+        from attrition.team.users import add_member, open_store
+
+        store = open_store(auth)
         for user, role in MEMBERS.items():
-            added = server.run(
-                user, "server", "users", "add", user, "--role", role,
-                "--password", password(user), "--auth-database-uri", auth,
-            )  # fmt: skip
-            assert added.returncode == 0, added.stderr
+            add_member(store, user, password(user), role)
+        store.engine.dispose()
         yield server
         # SIGTERM to `attrition server start` alone must stop MLflow's whole process group.
         process.send_signal(signal.SIGTERM)

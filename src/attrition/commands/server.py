@@ -143,6 +143,9 @@ def start(
         config.touch(mode=0o600)
         config.write_text(auth_config(plan))
         env = dict(os.environ, MLFLOW_AUTH_CONFIG_PATH=str(config))
+        # MLflow's job runner serves GenAI evaluation jobs, which attrition does not use;
+        # left off it saves processes and start-up time (set the variable to turn it on).
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
         if not env.get("MLFLOW_FLASK_SERVER_SECRET_KEY"):
             # One key shared by this server's workers; several servers need the same one set.
             env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = secrets.token_hex(32)
