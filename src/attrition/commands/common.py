@@ -7,9 +7,11 @@ bad or missing option value is one line too, with the usage-error exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -261,3 +263,40 @@ def registry_client(conf: Settings) -> MlflowClient:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     check_reachable(conf.tracking_uri)
     return tracking.client_for(conf.tracking_uri)
+
+
+class _Stopped(Exception):
+    """This command got SIGTERM or SIGHUP."""
+
+
+def wait_or_stop(process: subprocess.Popen[bytes]) -> int:
+    """Wait for a server started in its own process group; stop the whole group on Ctrl-C,
+    SIGTERM or SIGHUP. Returns the server's exit code, 0 when this command stopped it."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        return process.wait()
+    except (KeyboardInterrupt, _Stopped):
+        stop_group(process)
+        return 0
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """SIGTERM to the child's whole process group; SIGKILL to what is left after `timeout_s`."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout_s)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that ignored SIGTERM
+    process.wait()

@@ -19,7 +19,15 @@ from typing import Annotated
 
 import typer
 
-from attrition.commands.common import OneLineUsageGroup, err, fail, one_line_errors, out, settings
+from attrition.commands.common import (
+    OneLineUsageGroup,
+    err,
+    fail,
+    one_line_errors,
+    out,
+    settings,
+    wait_or_stop,
+)
 from attrition.config import Settings
 from attrition.errors import TeamError
 from attrition.redact import redact_url
@@ -99,7 +107,6 @@ def start(
 ) -> None:
     """Start the team's MLflow tracking server (sign-in required; Ctrl-C or SIGTERM stops it)."""
     with one_line_errors():
-        from attrition.commands.ui import wait_or_stop
         from attrition.serving.lifetime import parent_death_signal
         from attrition.team.server import (
             ADMIN_USERNAME,
