@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from attrition.cli import app
 from attrition.errors import TeamError
@@ -58,47 +58,16 @@ def test_mistakes_name_the_problem(auth_uri: str, action, message: str) -> None:
 
 
 def test_users_commands(auth_uri: str) -> None:
-    runner = CliRunner()
-    base = ["--auth-database-uri", auth_uri]
-    added = runner.invoke(
-        app,
-        [
-            "server",
-            "users",
-            "add",
-            "rita",
-            "--role",
-            "reviewer",
-            "--password",
-            "pw-rita-123456",
-            *base,
-        ],
-    )
+    def users(*args: str) -> Result:
+        return CliRunner().invoke(app, ["server", "users", *args, "--auth-database-uri", auth_uri])
+
+    added = users("add", "rita", "--role", "reviewer", "--password", "pw-rita-123456")
     assert added.exit_code == 0, added.output
     assert "added rita as reviewer" in added.output
-    listed = runner.invoke(app, ["server", "users", "list", *base])
+    listed = users("list")
     assert "rita" in listed.output and "reviewer" in listed.output
-    changed = runner.invoke(
-        app, ["server", "users", "set-role", "rita", "--role", "releaser", *base]
-    )
+    changed = users("set-role", "rita", "--role", "releaser")
     assert changed.exit_code == 0 and "rita is now releaser" in changed.output
-    bad = runner.invoke(
-        app,
-        ["server", "users", "add", "bob", "--role", "boss", "--password", "pw-123456789", *base],
-    )
-    assert bad.exit_code == 2
-    twice = runner.invoke(
-        app,
-        [
-            "server",
-            "users",
-            "add",
-            "rita",
-            "--role",
-            "trainer",
-            "--password",
-            "pw-123456789",
-            *base,
-        ],
-    )
+    assert users("add", "bob", "--role", "boss", "--password", "pw-123456789").exit_code == 2
+    twice = users("add", "rita", "--role", "trainer", "--password", "pw-123456789")
     assert twice.exit_code == 1 and "exists already" in twice.output
