@@ -71,3 +71,11 @@ def test_users_commands(auth_uri: str) -> None:
     assert users("add", "bob", "--role", "boss", "--password", "pw-123456789").exit_code == 2
     twice = users("add", "rita", "--role", "trainer", "--password", "pw-123456789")
     assert twice.exit_code == 1 and "exists already" in twice.output
+
+
+def test_users_commands_need_the_auth_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
+    monkeypatch.delenv("ATTRITION_AUTH_DATABASE_URI", raising=False)
+    listed = CliRunner().invoke(app, ["server", "users", "list"])
+    assert listed.exit_code == 1
+    assert "name the auth database: --auth-database-uri" in listed.output

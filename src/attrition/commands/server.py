@@ -80,6 +80,11 @@ def _auth_database(conf: Settings, backend: str | None, given: str | None) -> st
 
     if given or conf.auth_database_uri:
         return str(given or conf.auth_database_uri)
+    if not (backend or conf.tracking_uri).lower().startswith("postgresql"):
+        raise TeamError(
+            "name the auth database: --auth-database-uri postgresql://... "
+            "(or ATTRITION_AUTH_DATABASE_URI, or the server's --backend-store-uri)"
+        )
     return auth_database_for(_backend(conf, backend))
 
 
