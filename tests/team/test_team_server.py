@@ -15,7 +15,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from tests.team.conftest import BUCKET, TeamServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("team_server")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("team_server"),
+    pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning"),
+]
 
 MODEL = "employee_attrition_model"
 POLICY = "assistive"
