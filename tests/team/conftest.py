@@ -22,6 +22,7 @@ S3_PORT = 8331
 BUCKET = "team-artifacts"
 ATTRITION = str(Path(sys.executable).with_name("attrition"))
 MEMBERS = {"tina": "trainer", "rita": "reviewer", "rex": "releaser"}
+READER = "vera"
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
@@ -148,6 +149,7 @@ def team_server(s3: object, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         store = open_store(auth)
         for user, role in MEMBERS.items():
             add_member(store, user, password(user), role)
+        store.create_user(READER, password(READER))  # signed in, no team role
         store.engine.dispose()
         yield server
         # SIGTERM to `attrition server start` alone must stop MLflow's whole process group.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from tests.team.conftest import BUCKET, TeamServer
+from tests.team.conftest import BUCKET, READER, TeamServer
 
 pytestmark = [
     pytest.mark.slow,
@@ -136,8 +136,15 @@ def test_reviews_need_a_reviewer_and_production_a_releaser(
 def test_a_trainer_cannot_move_champion_or_stages(
     team_server: TeamServer, released: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    client_as(team_server, "admin", monkeypatch)
+    from mlflow.server.auth.client import AuthServiceClient
+
+    # tina registered the model: MLflow alone grants her update on it, all an alias needs.
+    granted = AuthServiceClient(team_server.url).get_user_permission(
+        "tina", "registered_model", MODEL
+    )
+    assert granted.permission in ("EDIT", "MANAGE")
     tina = client_as(team_server, "tina", monkeypatch)
-    # tina registered the model, so MLflow alone would let her (its creator) move the alias.
     for attempt in (
         lambda: tina.set_registered_model_alias(MODEL, "champion", "1"),
         lambda: tina.delete_registered_model_alias(MODEL, "champion"),
@@ -180,3 +187,14 @@ def test_artifacts_land_in_the_bucket(
     assert any(k.endswith("/MLmodel") for k in keys), keys[:20]
     assert any(k.endswith("model_card.md") for k in keys), keys[:20]
     assert any("/reviews/" in k and k.endswith("review_report.html") for k in keys), keys[:20]
+
+
+def test_a_member_without_a_role_scores_with_the_champion_and_changes_nothing(
+    team_server: TeamServer, released: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored = team_server.run(READER, "predict", "--input", "emp.csv", "--output", "scores.csv")
+    assert scored.returncode == 0, scored.stderr
+    assert len((team_server.workdir / "scores.csv").read_text().splitlines()) == 1501
+    reader = client_as(team_server, READER, monkeypatch)
+    with pytest.raises(MlflowException, match="403"):
+        reader.set_model_version_tag(MODEL, "1", "team.note", "readers only read")
