@@ -19,6 +19,7 @@ from attrition.commands.models import models_app
 from attrition.commands.monitor import monitor_app
 from attrition.commands.review import review_app
 from attrition.commands.serve import serve_app
+from attrition.commands.server import server_app
 from attrition.commands.train import train_app
 from attrition.commands.ui import ui_app
 from attrition.commands.versions import versions_app
@@ -38,6 +39,7 @@ models_app.registered_commands.extend(versions_app.registered_commands)
 app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
 app.add_typer(monitor_app, name="monitor", help="Drift, realised performance, the scheduled job.")
 app.add_typer(maintenance_app, name="maintenance", help="Store status, gc, archives, indexes.")
+app.add_typer(server_app, name="server", help="A team's shared tracking server and its members.")
 
 
 def main() -> None:

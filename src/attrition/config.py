@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     gates_config: Path | None = None
     prediction_store_url: str = "sqlite:///predictions.db"
     api_key: str | None = None
+    # A team server's auth database (default: `<backend database>_auth` beside it).
+    auth_database_uri: str | None = None
 
 
 class Term(BaseModel):

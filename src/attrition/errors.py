@@ -25,6 +25,10 @@ class RegistryError(AttritionError):
     """A registry request that cannot be carried out; the message says why."""
 
 
+class TeamError(AttritionError):
+    """A team server, member or role request that cannot be carried out; the message says why."""
+
+
 class CompareError(AttritionError):
     """Runs that cannot be compared; the message names the run."""
 

@@ -106,3 +106,31 @@ def test_commands_take_helpers_only_from_common(path: Path) -> None:
         if name == "attrition.cli" or name.startswith("attrition.commands")
     }
     assert wrong <= own
+
+
+def test_the_actor_is_the_signed_in_mlflow_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    from attrition.commands.common import current_actor
+
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    assert current_actor() == getpass.getuser()
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "rita")
+    assert current_actor() == "rita"
+
+
+def test_a_refused_request_names_the_user_and_the_call(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "tina")
+    refused = MlflowException(
+        "API request to endpoint /api/2.0/mlflow/registered-models/alias failed with error "
+        "code 403 != 200. Response body: 'Permission denied'"
+    )
+    with pytest.raises(typer.Exit) as exited, one_line_errors():
+        raise refused
+    assert exited.value.exit_code == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: the tracking server refused: tina may not call "
+        "/api/2.0/mlflow/registered-models/alias (its team role does not cover it)"
+    )

@@ -7,9 +7,11 @@ bad or missing option value is one line too, with the usage-error exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -112,7 +114,11 @@ def settings() -> Settings:
 
 
 def current_actor() -> str:
-    """Who is acting: the operating-system user (recorded in the audit trail)."""
+    """Who is acting, as recorded in the audit trail: the MLflow user signed in to a
+    tracking server (MLFLOW_TRACKING_USERNAME), else the operating-system user."""
+    signed_in = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if signed_in:
+        return signed_in
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -146,6 +152,8 @@ def one_line_errors() -> Iterator[None]:
     except (AttritionError, FileNotFoundError, PermissionError) as exc:
         raise fail(first_line(exc)) from None
     except MlflowException as exc:
+        if exc.get_http_status_code() == 403 or "error code 403" in str(exc):
+            raise fail(f"the tracking server refused: {_refused_request(exc)}") from None
         raise fail(f"MLflow: {first_line(exc)}") from None
     except KeyboardInterrupt:
         raise fail("interrupted") from None
@@ -155,6 +163,16 @@ def one_line_errors() -> Iterator[None]:
         raise fail(
             f"{type(exc).__name__}: {first_line(exc)} (set ATTRITION_DEBUG=1 for details)"
         ) from None
+
+
+def _refused_request(exc: BaseException) -> str:
+    """What a tracking server refused (HTTP 403), in words for the person signed in."""
+    import re
+
+    endpoint = re.search(r"endpoint (\S+)", str(exc))
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "this user"
+    what = endpoint.group(1) if endpoint else "the request"
+    return f"{user} may not call {what} (its team role does not cover it)"
 
 
 class OneLineUsageGroup(TyperGroup):
@@ -245,3 +263,40 @@ def registry_client(conf: Settings) -> MlflowClient:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     check_reachable(conf.tracking_uri)
     return tracking.client_for(conf.tracking_uri)
+
+
+class _Stopped(Exception):
+    """This command got SIGTERM or SIGHUP."""
+
+
+def wait_or_stop(process: subprocess.Popen[bytes]) -> int:
+    """Wait for a server started in its own process group; stop the whole group on Ctrl-C,
+    SIGTERM or SIGHUP. Returns the server's exit code, 0 when this command stopped it."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        return process.wait()
+    except (KeyboardInterrupt, _Stopped):
+        stop_group(process)
+        return 0
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """SIGTERM to the child's whole process group; SIGKILL to what is left after `timeout_s`."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout_s)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that ignored SIGTERM
+    process.wait()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -15,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from attrition.commands.common import fail, one_line_errors, out, settings
+from attrition.commands.common import fail, one_line_errors, out, settings, wait_or_stop
 from attrition.config import Settings
 from attrition.redact import redact_url
 
@@ -36,7 +34,6 @@ def ui(
     it)."""
     with one_line_errors():
         import shutil
-        import signal
 
         from attrition import tracking
         from attrition.serving.lifetime import parent_death_signal
@@ -72,39 +69,9 @@ def ui(
             threading.Thread(
                 target=_open_when_ready, args=(f"http://{shown}:{port}/health", url), daemon=True
             ).start()
-
-        def stop(signum: int, _frame: object) -> None:
-            raise _Stopped(signum)
-
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, stop)
-        try:
-            code = process.wait()
-        except (KeyboardInterrupt, _Stopped):
-            stop_group(process)
-            code = 0
+        code = wait_or_stop(process)
         if code:
             raise fail(f"mlflow server exited with code {code}")
-
-
-class _Stopped(Exception):
-    """This command got SIGTERM or SIGHUP."""
-
-
-def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
-    """SIGTERM to the child's whole process group; SIGKILL to what is left after `timeout_s`."""
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout_s)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # workers that ignored SIGTERM
-    process.wait()
 
 
 def _experiment_id(conf: Settings) -> str | None:

@@ -2,8 +2,9 @@
 
 SQLite and local stores: a file lock (`filelock`, portable) beside the store.
 PostgreSQL: an advisory lock on the same database, released if the process dies.
-Remote servers (http): a file lock in the temp folder, which serialises the
-processes of this machine only.
+Remote servers (http): an advisory lock on the PostgreSQL database named by
+ATTRITION_REGISTRY_LOCK_URI (a team's clients share it, across machines), else
+a file lock in the temp folder, which serialises the processes of this machine only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from filelock import FileLock, Timeout
 from attrition.errors import RegistryError
 
 LOCK_KEY = 0x41545452  # "ATTR": first half of the PostgreSQL advisory-lock key
+# A PostgreSQL database whose advisory locks serialise registry changes made through
+# a tracking server (http): every client of one server must name the same one.
+REMOTE_LOCK_ENV = "ATTRITION_REGISTRY_LOCK_URI"
 
 
 @contextmanager
@@ -70,12 +74,19 @@ def registry_lock(tracking_uri: str, name: str, timeout: float = 300.0) -> Itera
 
     SQLite: a lock file `<db>.attrition-lock` beside the database. PostgreSQL:
     `pg_advisory_lock` on the same database (released if the process dies).
-    Local file stores: a lock file in the store. Remote servers (http): a lock
-    file in the temp folder, which serialises processes on this machine only.
+    Local file stores: a lock file in the store. Remote servers (http): an
+    advisory lock on the database in ATTRITION_REGISTRY_LOCK_URI when it is set
+    (keyed by server and model), else a lock file in the temp folder, which
+    serialises processes on this machine only.
     """
     from sqlalchemy.engine import make_url
 
     scheme = tracking_uri.split(":", 1)[0].lower() if ":" in tracking_uri else ""
+    shared = os.environ.get(REMOTE_LOCK_ENV, "")
+    if scheme in ("http", "https") and shared.lower().startswith("postgres"):
+        with _postgres_lock(shared, f"{tracking_uri.rstrip('/')}#{name}", timeout):
+            yield
+        return
     if scheme.startswith("postgres"):
         with _postgres_lock(tracking_uri, name, timeout):
             yield
