@@ -151,6 +151,7 @@ def train_and_evaluate(
             on_trial=on_trial,
             threshold_rule=rule,
             groups=row_keys(parts.train.features),
+            tuning=options.tuning,
         ),
     )
     progress(f"Fairness-constrained candidates ({policy.name} policy)", None)
