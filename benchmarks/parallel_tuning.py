@@ -19,17 +19,18 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.registry.fixtures import postgres_database  # noqa: E402
 
 from attrition.config import load_dataset_config  # noqa: E402
 from attrition.data.keys import row_keys  # noqa: E402
@@ -38,28 +39,13 @@ from attrition.training.search import Tuning, train_model  # noqa: E402
 
 IBM = ROOT.parent / "shared" / "data" / "ibm_hr_attrition.csv"
 RESULTS = ROOT / "benchmarks" / "results" / "parallel_tuning.json"
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-@contextmanager
-def study_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one study, dropped afterwards."""
-    name = f"tune_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def one_search(train: Any, trials: int, seed: int, workers: int | None) -> dict[str, Any]:
     """One timed search and refit: in memory (`workers` None) or with N workers."""
     config = load_dataset_config()
-    with study_database() if workers else _in_memory() as storage:
+    scratch = postgres_database(prefix="tune_bench_") if workers else _in_memory()
+    with scratch as storage:
         tuning = Tuning(storage, f"bench-{workers}", workers=workers) if workers else None
         load = os.getloadavg()[0]
         start = time.perf_counter()

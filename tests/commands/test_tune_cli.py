@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,33 +51,14 @@ def test_help_states_what_is_deterministic() -> None:
     assert "depends on the trials completed before" in help_text("tune-worker")
 
 
-@contextmanager
-def tune_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for a study, dropped afterwards."""
-    import sqlalchemy as sa
-    from tests.registry.fixtures import PG_SERVER, postgres_reachable
-
-    problem = postgres_reachable()
-    if problem:
-        pytest.skip(f"PostgreSQL at {PG_SERVER} unreachable: {problem}")
-    name = f"tune_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_two_workers_on_postgres_run_the_budget_log_the_best_and_register(
     mlflow_store: str,
 ) -> None:
-    with tune_database() as storage:
+    from tests.registry.fixtures import postgres_database
+
+    with postgres_database(prefix="tune_") as storage:
         args = ["train", "--trials", "4", "--seed", "7", "--no-profile"]
         args += ["--study-storage", storage, "--workers", "2", "--study-name", "pg-two"]
         result = runner.invoke(app, args)
