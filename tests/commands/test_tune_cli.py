@@ -67,7 +67,6 @@ def test_two_workers_on_postgres_run_the_budget_log_the_best_and_register(
         trials = study.get_trials()
         # Four trials, fewer than the pruner's five startup trials: every one completes.
         assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
-        assert {t.user_attrs["attrition.slot"] for t in trials} == {0, 1, 2, 3}
         best = max(trials, key=lambda t: (t.value, -t.number))
         client = MlflowClient(tracking_uri=mlflow_store, registry_uri=mlflow_store)
         (version,) = client.search_model_versions("name='employee_attrition_model'")

@@ -1,4 +1,4 @@
-"""The shared study's plumbing on SQLite: slots, recipe, digest, seeds, surplus trials."""
+"""The shared study's plumbing on SQLite: budget, recipe, digest, seeds, surplus trials."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from attrition.data.prepare import prepare
 from attrition.errors import TuningError
 from attrition.training.problem import Problem, default_trials, search_problem
 from attrition.training.study import (
-    SLOT,
     SURPLUS,
-    _slots_only,
+    budget_of,
+    budget_trials,
     create_shared_study,
     load_shared_study,
     problem_digest,
     rdb_storage,
     recipe_of,
-    slot_trials,
+    within_budget,
     worker_seed,
 )
 
@@ -49,18 +49,19 @@ def storage(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"
 
 
-def test_the_budget_is_enqueued_as_slots_with_the_defaults_first(tmp_path: Path) -> None:
+def test_the_study_keeps_its_budget_and_recipe_and_queues_the_defaults(tmp_path: Path) -> None:
     url = storage(tmp_path)
-    study = create_shared_study(url, "s", {"seed": 1}, trials=5, kinds=("logreg", "lightgbm"))
+    create_shared_study(url, "s", {"seed": 1}, trials=5, kinds=("logreg", "lightgbm"))
+    study = load_shared_study(url, "s")
+    assert (budget_of(study), recipe_of(study)) == (5, {"seed": 1})
     waiting = study.get_trials(states=(TrialState.WAITING,))
-    assert [t.user_attrs[SLOT] for t in waiting] == [0, 1, 2, 3, 4]
-    assert len(study.trials) == 5
-    fixed = [t.system_attrs["fixed_params"] for t in waiting]
-    assert fixed == [*default_trials(("logreg", "lightgbm")), {}, {}, {}]
-    assert recipe_of(load_shared_study(url, "s")) == {"seed": 1}
+    assert [t.system_attrs["fixed_params"] for t in waiting] == default_trials(
+        ("logreg", "lightgbm")
+    )
+    assert len(study.trials) == 2
 
 
-def test_a_budget_smaller_than_the_kinds_keeps_only_the_first_defaults(tmp_path: Path) -> None:
+def test_a_budget_smaller_than_the_kinds_queues_only_the_first_defaults(tmp_path: Path) -> None:
     study = create_shared_study(storage(tmp_path), "s", {}, trials=1, kinds=("logreg", "lightgbm"))
     assert [t.system_attrs["fixed_params"]["kind"] for t in study.trials] == ["logreg"]
 
@@ -78,6 +79,8 @@ def test_missing_study_recipe_or_storage_are_named(tmp_path: Path) -> None:
     optuna.create_study(storage=url, study_name="foreign")
     with pytest.raises(TuningError, match="not an attrition study"):
         recipe_of(load_shared_study(url, "foreign"))
+    with pytest.raises(TuningError, match="not an attrition study"):
+        budget_of(load_shared_study(url, "foreign"))
     with pytest.raises(TuningError, match=r"study storage postgresql://tune:\*\*\*@"):
         rdb_storage("postgresql://tune:secret@127.0.0.1:1/none")
 
@@ -107,11 +110,11 @@ def test_the_digest_follows_rows_labels_and_folds(task: Problem) -> None:
     assert len(digests) == 4 and problem_digest(task) not in digests
 
 
-def test_a_trial_made_after_the_last_slot_fails_and_is_not_counted(tmp_path: Path) -> None:
-    study = create_shared_study(storage(tmp_path), "s", {}, trials=1, kinds=("logreg",))
-    guarded = _slots_only(lambda trial: float(np.float64(0.5)))
-    study.optimize(guarded, n_trials=2, catch=(Exception,))
-    first, extra = study.trials
-    assert (first.state, first.value) == (TrialState.COMPLETE, 0.5)
+def test_a_trial_numbered_past_the_budget_fails_and_is_not_counted(tmp_path: Path) -> None:
+    study = create_shared_study(storage(tmp_path), "s", {}, trials=2, kinds=("logreg",))
+    guarded = within_budget(lambda trial: float(np.float64(0.5)), budget=2)
+    study.optimize(guarded, n_trials=3, catch=(Exception,))
+    assert [(t.state, t.value) for t in study.trials[:2]] == [(TrialState.COMPLETE, 0.5)] * 2
+    extra = study.trials[2]
     assert extra.state == TrialState.FAIL and extra.user_attrs[SURPLUS] is True
-    assert [t.number for t in slot_trials(study)] == [0]
+    assert [t.number for t in budget_trials(study, 2)] == [0, 1]

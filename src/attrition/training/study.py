@@ -1,11 +1,11 @@
 """An Optuna study in an RDB storage (PostgreSQL, SQLite) that several processes share.
 
-The study holds its whole trial budget from the start, as enqueued trials ("slots"):
-each model kind with its defaults first, then empty slots whose parameters the
-sampler picks when a worker takes them. The storage hands each waiting slot to
-exactly one worker, so N workers together run exactly the budget. (Optuna's
-`MaxTrialsCallback` counts only after a trial ends, so concurrent workers would
-overshoot it by up to N-1 trials.)
+The budget is exact: the storage numbers trials atomically, a worker starts a trial
+only while the study has fewer than `BUDGET` trials, and a trial numbered past the
+budget (two workers asking for the last one at once) fails at once, marked
+`SURPLUS`, and is left out. (Optuna's `MaxTrialsCallback` counts only after a trial
+ends, so concurrent workers would overshoot it by up to N-1 trials.) Each model
+kind's defaults are queued first, as in memory.
 
 The study also keeps what a worker on another machine needs to rebuild the same
 problem (`RECIPE`: data location, dataset config, seed, kinds, CV settings) and a
@@ -45,7 +45,7 @@ from attrition.training.problem import (
     trial_record,
 )
 
-SLOT = "attrition.slot"
+BUDGET = "attrition.budget"
 SURPLUS = "attrition.surplus"
 RECIPE = "attrition.recipe"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -56,7 +56,7 @@ GRACE_S = 60
 
 
 class _Surplus(Exception):
-    """A trial started after the last slot was taken; it is failed and not counted."""
+    """A trial numbered past the budget; it is failed and not counted."""
 
 
 def rdb_storage(url: str) -> optuna.storages.RDBStorage:
@@ -102,7 +102,7 @@ def problem_digest(task: Problem) -> str:
 def create_shared_study(
     url: str, name: str, recipe: dict[str, Any], *, trials: int, kinds: tuple[str, ...]
 ) -> optuna.Study:
-    """A new study named `name` with its recipe and `trials` waiting slots.
+    """A new study named `name` with its recipe, a budget of `trials` and the defaults queued.
 
     Raises:
         TuningError: when a study of that name exists already.
@@ -114,10 +114,9 @@ def create_shared_study(
             f"a study named '{name}' exists already in {redact_url(url)}: choose another name"
         ) from None
     study.set_user_attr(RECIPE, recipe)
-    defaults = default_trials(kinds)
-    for slot in range(trials):
-        params = defaults[slot] if slot < len(defaults) else {}
-        study.enqueue_trial(params, user_attrs={SLOT: slot})
+    study.set_user_attr(BUDGET, trials)
+    for params in default_trials(kinds)[:trials]:
+        study.enqueue_trial(params)
     return study
 
 
@@ -150,14 +149,23 @@ def recipe_of(study: optuna.Study) -> dict[str, Any]:
     return recipe
 
 
-def slot_trials(study: optuna.Study, states: tuple[TrialState, ...] | None = None) -> list[Any]:
-    """The study's budgeted trials (not the surplus ones), by number."""
-    trials = study.get_trials(deepcopy=False, states=states)
-    return [t for t in trials if SLOT in t.user_attrs and SURPLUS not in t.user_attrs]
+def budget_of(study: optuna.Study) -> int:
+    """How many trials the study runs in all.
+
+    Raises:
+        TuningError: when the study was not made by `attrition train`.
+    """
+    budget = study.user_attrs.get(BUDGET)
+    if not isinstance(budget, int):
+        raise TuningError(f"study '{study.study_name}' has no {BUDGET}: not an attrition study")
+    return budget
 
 
-def _waiting(study: optuna.Study) -> bool:
-    return bool(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+def budget_trials(
+    study: optuna.Study, budget: int, states: tuple[TrialState, ...] | None = None
+) -> list[FrozenTrial]:
+    """The study's trials within its budget (surplus ones left out), by number."""
+    return [t for t in study.get_trials(deepcopy=False, states=states) if t.number < budget]
 
 
 def work(
@@ -171,7 +179,7 @@ def work(
     n_jobs: int,
     index: int,
 ) -> int:
-    """Run the study's waiting slots, one at a time, until none is left; the number run.
+    """Run the study's trials one at a time until its budget is used up; the number run.
 
     The sampler is seeded by `worker_seed(seed, index)`; models and folds by `seed`.
 
@@ -184,23 +192,25 @@ def work(
             f"the training rows or folds differ from those of study '{name}': "
             "use the same data file, dataset config and seed"
         )
-    ran = 0
+    budget, ran = budget_of(study), 0
     with search_context(n_jobs) as parallel:
         objective = trial_objective(task, config, parallel, kinds=kinds, n_jobs=n_jobs, seed=seed)
-        guarded = _slots_only(objective)
-        while _waiting(study):
+        guarded = within_budget(objective, budget)
+        while len(study.get_trials(deepcopy=False)) < budget:
             study.optimize(guarded, n_trials=1, catch=(*CAUGHT, _Surplus))
             ran += 1
     return ran
 
 
-def _slots_only(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
-    """`objective` for budgeted trials; a trial made because the last slot went meanwhile fails."""
+def within_budget(
+    objective: Callable[[optuna.Trial], float], budget: int
+) -> Callable[[optuna.Trial], float]:
+    """`objective` for trials numbered within `budget`; a trial past it fails at once."""
 
     def guarded(trial: optuna.Trial) -> float:
-        if SLOT not in trial.user_attrs:
+        if trial.number >= budget:
             trial.set_user_attr(SURPLUS, True)
-            raise _Surplus("the budget was used up while this trial started")
+            raise _Surplus(f"trial {trial.number} is past the budget of {budget}")
         return objective(trial)
 
     return guarded
@@ -216,7 +226,7 @@ def outcome(
     kinds: tuple[str, ...],
     n_jobs: int,
 ) -> SearchOutcome:
-    """The best complete slot (lowest number among equals) with its out-of-fold predictions.
+    """The best complete trial (lowest number among equals) with its out-of-fold predictions.
 
     Workers keep only scores in the storage, so the winner's out-of-fold predictions
     are computed again here; they must give the score the worker stored.
@@ -225,11 +235,11 @@ def outcome(
         RuntimeError: when no trial completed.
         TuningError: when the winner scores differently here than in its worker.
     """
-    slots = slot_trials(study)
-    records = [trial_record(t, kinds[0], task.extra) for t in slots]
-    completed: list[FrozenTrial] = [t for t in slots if t.state == TrialState.COMPLETE]
+    trials = budget_trials(study, budget_of(study))
+    records = [trial_record(t, kinds[0], task.extra) for t in trials]
+    completed = [t for t in trials if t.state == TrialState.COMPLETE]
     if not completed:
-        raise RuntimeError(f"none of {len(slots)} training trials completed")
+        raise RuntimeError(f"none of {len(trials)} training trials completed")
     best = max(completed, key=lambda t: (float(t.value or 0.0), -t.number))
     kind = str(best.params["kind"])
     params = {**{k: v for k, v in best.params.items() if k != "kind"}, **task.extra}

@@ -1,10 +1,10 @@
 """Parallel tuning: worker processes sharing one Optuna study in an RDB storage.
 
-`shared_search` writes the study (its recipe and its budget of slots, see `study`),
+`shared_search` writes the study (its recipe and its trial budget, see `study`),
 starts `Tuning.workers` processes (spawned, so nothing forked from the parent's
-threads) that run slots until none is left, waits for them and for any worker that
-joined from another machine (`attrition tune-worker`), then returns the best trial
-as the in-memory search does.
+threads) that run trials until the budget is used up, waits for them and for any
+worker that joined from another machine (`attrition tune-worker`), then returns
+the best trial as the in-memory search does.
 
 What is deterministic: the problem (rows, folds), the model seed, and so each
 trial's score given its parameters; with one worker, the whole search, which then
@@ -31,10 +31,10 @@ from attrition.errors import TuningError
 from attrition.training.problem import Problem, SearchOutcome, TrialRecord, trial_record
 from attrition.training.study import (
     FINISHED,
+    budget_trials,
     create_shared_study,
     outcome,
     problem_digest,
-    slot_trials,
     work,
 )
 
@@ -105,7 +105,7 @@ def shared_search(
         raise ValueError(f"workers must be at least 1, got {tuning.workers}")
     plan = recipe(task, config, tuning, trials=trials, seed=seed, kinds=kinds)
     study = create_shared_study(tuning.storage, tuning.study_name, plan, trials=trials, kinds=kinds)
-    report = _reporter(study, task, kinds, on_trial)
+    report = _reporter(study, trials, task, kinds, on_trial)
     threads = max(1, n_jobs // tuning.workers)
     pool = multiprocessing.get_context("spawn").Pool(processes=tuning.workers)
     try:
@@ -122,21 +122,22 @@ def shared_search(
     finally:
         pool.terminate()
         pool.join()
-    _wait_for_joined(study, report)
+    _wait_for_joined(study, trials, report)
     return outcome(study, task, config, parallel, seed=seed, kinds=kinds, n_jobs=n_jobs)
 
 
 def _reporter(
     study: optuna.Study,
+    budget: int,
     task: Problem,
     kinds: tuple[str, ...],
     on_trial: Callable[[TrialRecord], None] | None,
 ) -> Callable[[], None]:
-    """Calls `on_trial` once for each slot that finished since the last call."""
+    """Calls `on_trial` once for each trial that finished since the last call."""
     seen: set[int] = set()
 
     def report() -> None:
-        for frozen in slot_trials(study, FINISHED):
+        for frozen in budget_trials(study, budget, FINISHED):
             if frozen.number not in seen:
                 seen.add(frozen.number)
                 if on_trial is not None:
@@ -161,12 +162,12 @@ def _wait_for(jobs: list[AsyncResult[int]], report: Callable[[], None]) -> None:
     report()
 
 
-def _wait_for_joined(study: optuna.Study, report: Callable[[], None]) -> None:
-    """Wait for slots still run by workers that joined from elsewhere.
+def _wait_for_joined(study: optuna.Study, budget: int, report: Callable[[], None]) -> None:
+    """Wait for trials still run by workers that joined from elsewhere.
 
     A silent one (no heartbeat for the grace period) is failed, so this ends.
     """
-    while slot_trials(study, (TrialState.RUNNING, TrialState.WAITING)):
+    while budget_trials(study, budget, (TrialState.RUNNING, TrialState.WAITING)):
         optuna.storages.fail_stale_trials(study)
         time.sleep(POLL_S)
         report()
