@@ -24,7 +24,8 @@ DETERMINISM = (
     "Deterministic: the training rows, folds and model seed, hence each trial's score given "
     "its parameters; with --workers 1 the whole search, equal to the in-memory one. Not "
     "deterministic with several workers: which parameters are sampled, since each worker's "
-    "TPE sampler conditions on the trials completed so far, in the order they finish."
+    "TPE sampler conditions on the trials completed so far, in the order they finish, and "
+    "which trials the pruner stops."
 )
 StorageOption = Annotated[
     str | None,
