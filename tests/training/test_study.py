@@ -110,11 +110,12 @@ def test_the_digest_follows_rows_labels_and_folds(task: Problem) -> None:
     assert len(digests) == 4 and problem_digest(task) not in digests
 
 
-def test_a_trial_numbered_past_the_budget_fails_and_is_not_counted(tmp_path: Path) -> None:
+def test_a_trial_numbered_past_the_budget_is_pruned_and_not_counted(tmp_path: Path) -> None:
     study = create_shared_study(storage(tmp_path), "s", {}, trials=2, kinds=("logreg",))
     guarded = within_budget(lambda trial: float(np.float64(0.5)), budget=2)
-    study.optimize(guarded, n_trials=3, catch=(Exception,))
+    study.optimize(guarded, n_trials=3)
     assert [(t.state, t.value) for t in study.trials[:2]] == [(TrialState.COMPLETE, 0.5)] * 2
     extra = study.trials[2]
-    assert extra.state == TrialState.FAIL and extra.user_attrs[SURPLUS] is True
+    assert extra.state == TrialState.PRUNED and extra.user_attrs[SURPLUS] is True
+    assert extra.params == {} and extra.intermediate_values == {}
     assert [t.number for t in budget_trials(study, 2)] == [0, 1]

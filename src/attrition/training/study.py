@@ -2,8 +2,8 @@
 
 The budget is exact: the storage numbers trials atomically, a worker starts a trial
 only while the study has fewer than `BUDGET` trials, and a trial numbered past the
-budget (two workers asking for the last one at once) fails at once, marked
-`SURPLUS`, and is left out. (Optuna's `MaxTrialsCallback` counts only after a trial
+budget (two workers asking for the last one at once) is pruned at once, marked
+`SURPLUS`, and left out. (Optuna's `MaxTrialsCallback` counts only after a trial
 ends, so concurrent workers would overshoot it by up to N-1 trials.) Each model
 kind's defaults are queued first, as in memory.
 
@@ -53,10 +53,6 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # worker) is marked failed, so the others and the waiting parent carry on.
 HEARTBEAT_S = 10
 GRACE_S = 60
-
-
-class _Surplus(Exception):
-    """A trial numbered past the budget; it is failed and not counted."""
 
 
 def rdb_storage(url: str) -> optuna.storages.RDBStorage:
@@ -197,7 +193,7 @@ def work(
         objective = trial_objective(task, config, parallel, kinds=kinds, n_jobs=n_jobs, seed=seed)
         guarded = within_budget(objective, budget)
         while len(study.get_trials(deepcopy=False)) < budget:
-            study.optimize(guarded, n_trials=1, catch=(*CAUGHT, _Surplus))
+            study.optimize(guarded, n_trials=1, catch=CAUGHT)
             ran += 1
     return ran
 
@@ -205,12 +201,14 @@ def work(
 def within_budget(
     objective: Callable[[optuna.Trial], float], budget: int
 ) -> Callable[[optuna.Trial], float]:
-    """`objective` for trials numbered within `budget`; a trial past it fails at once."""
+    """`objective` for trials numbered within `budget`; a trial past it is pruned at once."""
 
     def guarded(trial: optuna.Trial) -> float:
         if trial.number >= budget:
             trial.set_user_attr(SURPLUS, True)
-            raise _Surplus(f"trial {trial.number} is past the budget of {budget}")
+            # Pruned, not failed: Optuna logs a failure with its traceback; neither
+            # state lets a trial without parameters or values sway sampler or pruner.
+            raise optuna.TrialPruned(f"trial {trial.number} is past the budget of {budget}")
         return objective(trial)
 
     return guarded
