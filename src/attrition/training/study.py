@@ -139,10 +139,7 @@ def recipe_of(study: optuna.Study) -> dict[str, Any]:
     Raises:
         TuningError: when the study was not made by `attrition train`.
     """
-    recipe = study.user_attrs.get(RECIPE)
-    if not isinstance(recipe, dict):
-        raise TuningError(f"study '{study.study_name}' has no {RECIPE}: not an attrition study")
-    return recipe
+    return dict(_attribute(study, RECIPE, dict))
 
 
 def budget_of(study: optuna.Study) -> int:
@@ -151,10 +148,14 @@ def budget_of(study: optuna.Study) -> int:
     Raises:
         TuningError: when the study was not made by `attrition train`.
     """
-    budget = study.user_attrs.get(BUDGET)
-    if not isinstance(budget, int):
-        raise TuningError(f"study '{study.study_name}' has no {BUDGET}: not an attrition study")
-    return budget
+    return int(_attribute(study, BUDGET, int))
+
+
+def _attribute(study: optuna.Study, key: str, kind: type) -> Any:
+    value = study.user_attrs.get(key)
+    if not isinstance(value, kind):
+        raise TuningError(f"study '{study.study_name}' has no {key}: not an attrition study")
+    return value
 
 
 def budget_trials(
