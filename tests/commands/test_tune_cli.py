@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +83,47 @@ def test_two_workers_on_postgres_run_the_budget_log_the_best_and_register(
         assert {k: str(v) for k, v in best.params.items() if k != "kind"}.items() <= logged.items()
         assert "Search study 'pg-two'" in result.output
         study.set_user_attr("checked", True)  # the study stays usable after the run
+
+
+@pytest.mark.slow
+def test_a_tune_worker_joins_a_running_training_and_shares_its_budget(
+    mlflow_store: str, tmp_path: Path
+) -> None:
+    attrition = str(Path(sys.executable).with_name("attrition"))
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    args = [attrition, "train", "--trials", "16", "--no-profile", "--study-storage", storage]
+    training = subprocess.Popen(
+        [*args, "--study-name", "joined"],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # join once the study exists
+            try:
+                load_shared_study(storage, "joined")
+                break
+            except Exception:
+                time.sleep(1)
+        joined = subprocess.run(
+            [attrition, "tune-worker", "--study", "joined", "--storage", storage, "--jobs", "1"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        output, _ = training.communicate(timeout=600)
+    finally:
+        if training.poll() is None:
+            os.killpg(training.pid, 9)
+    assert joined.returncode == 0, joined.stdout + joined.stderr
+    assert training.returncode == 0, output
+    ran = int(joined.stdout.split()[1])
+    assert joined.stdout.startswith(f"Ran {ran} of the 16 trials of study 'joined'")
+    study = load_shared_study(storage, "joined")
+    budget = [t for t in study.trials if t.number < 16]
+    assert len(budget) == 16 and all(t.state.is_finished() for t in budget)
+    assert len(study.trials) - 16 <= 1  # a surplus trial at most
+    assert 1 <= ran < 16  # both processes ran trials of the one budget
