@@ -74,7 +74,7 @@ def test_two_workers_on_postgres_run_the_budget_log_the_best_and_register(
         best = max(trials, key=lambda t: (t.value, -t.number))
         client = MlflowClient(tracking_uri=mlflow_store, registry_uri=mlflow_store)
         (version,) = client.search_model_versions("name='employee_attrition_model'")
-        run = client.get_run(version.run_id)
+        run = client.get_run(str(version.run_id))
         params = run.data.params
         assert params["study_name"] == "pg-two" and params["workers"] == "2"
         assert params["study_storage"] == storage
