@@ -176,7 +176,7 @@ def work(
     n_jobs: int,
     index: int,
 ) -> int:
-    """Run the study's trials one at a time until its budget is used up; the number run.
+    """Run the study's trials one at a time until its budget is used up; how many it ran.
 
     The sampler is seeded by `worker_seed(seed, index)`; models and folds by `seed`.
 
@@ -189,14 +189,19 @@ def work(
             f"the training rows or folds differ from those of study '{name}': "
             "use the same data file, dataset config and seed"
         )
-    budget, ran = budget_of(study), 0
+    budget = budget_of(study)
+    ran: list[bool] = []  # per trial this worker ran: within the budget?
     with search_context(n_jobs) as parallel:
         objective = trial_objective(task, config, parallel, kinds=kinds, n_jobs=n_jobs, seed=seed)
         guarded = within_budget(objective, budget)
         while len(study.get_trials(deepcopy=False)) < budget:
-            study.optimize(guarded, n_trials=1, catch=CAUGHT)
-            ran += 1
-    return ran
+            study.optimize(
+                guarded,
+                n_trials=1,
+                catch=CAUGHT,
+                callbacks=[lambda _, frozen: ran.append(frozen.number < budget)],
+            )
+    return sum(ran)
 
 
 def within_budget(
