@@ -43,3 +43,7 @@ class ServingError(AttritionError):
 
 class BatchInputError(DataError):
     """A batch-scoring input that cannot be scored at all (not a row-level reject)."""
+
+
+class TuningError(AttritionError):
+    """A shared tuning study that cannot be made, joined or finished; the message says why."""

@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+import attrition.training.problem as problem_module
 import attrition.training.search as train_module
 from attrition.config import DatasetConfig, load_dataset_config
 from attrition.data.prepare import prepare
@@ -140,7 +141,8 @@ def test_no_fitted_step_sees_the_rows_it_predicts(employees, monkeypatch):
     def spied(*args: Any, **kwargs: Any) -> Pipeline:
         return Pipeline([("spy", Spy()), *build(*args, **kwargs).steps])
 
-    monkeypatch.setattr(train_module, "build_pipeline", spied)
+    monkeypatch.setattr(train_module, "build_pipeline", spied)  # the refit
+    monkeypatch.setattr(problem_module, "build_pipeline", spied)  # the trials
     LOG.clear()
     train_model(features, labels, IBM, trials=2, seed=0, kinds=("logreg",), n_jobs=2)
     held_out = [(fit, seen) for fit, seen in LOG if fit != seen]

@@ -22,10 +22,19 @@ from attrition.commands.common import (
     registry_client,
     settings,
 )
+from attrition.commands.tune import (
+    StorageOption,
+    StudyNameOption,
+    WorkersOption,
+    check_storage,
+    data_location,
+    study_name,
+)
 from attrition.config import load_dataset_config, load_gate_thresholds
 from attrition.redact import redact_url
 
 train_app = typer.Typer()
+GENERATED_ROWS = 3000
 
 
 @train_app.command()
@@ -67,6 +76,9 @@ def train(
         str | None,
         typer.Option("--addresses", help="The rejected version this training answers."),
     ] = None,
+    study_storage: StorageOption = None,
+    workers: WorkersOption = 1,
+    study: StudyNameOption = None,
 ) -> None:
     """Train, evaluate and log a model run; register it as a new version."""
     with one_line_errors():
@@ -75,6 +87,7 @@ def train(
         from attrition.training.run import TrainOptions, run_training
 
         conf = settings()
+        check_storage(study_storage, workers, conf.tracking_uri)
         if addresses:
             from attrition.registry.versions import REVIEW_TAG, get_version
 
@@ -89,7 +102,8 @@ def train(
         if data is None:
             from attrition.data.generate import generate_employees
 
-            frame, source = generate_employees(3000, seed=seed), "generated:3000"
+            frame = generate_employees(GENERATED_ROWS, seed=seed)
+            source = f"generated:{GENERATED_ROWS}"
         else:
             frame, source = load_table(data, table=dataset.table), redact_url(data)
         prepare_store(conf, experiment or conf.experiment)  # before the search, not after it
@@ -97,6 +111,16 @@ def train(
 
         policy, chosen_by = policy_choice(fairness_policy, thresholds.fairness_policy)
 
+        tuning = None
+        if study_storage is not None:
+            from attrition.training.workers import Tuning
+
+            tuning = Tuning(
+                storage=study_storage,
+                study_name=study or study_name(experiment or conf.experiment, seed),
+                workers=workers,
+                data=data_location(data, GENERATED_ROWS),
+            )
         options = TrainOptions(
             trials=trials or DEFAULT_TRIALS,
             seed=seed,
@@ -110,6 +134,7 @@ def train(
             note=note,
             addresses=addresses,
             user=current_actor(),
+            tuning=tuning,
         )
         with progress_bar() as update:
             outcome = run_training(frame, source, dataset, thresholds, conf, options, update)
@@ -124,6 +149,11 @@ def train(
         out.print(table)
         if outcome.frontier_line:
             out.print(outcome.frontier_line)
+        if tuning is not None:
+            out.print(
+                f"Search study '{tuning.study_name}' in {redact_url(tuning.storage)} "
+                f"({tuning.workers} worker{'s' if tuning.workers > 1 else ''})."
+            )
         out.print(
             f"Run {outcome.run_id} registered as version {outcome.version} "
             f"(threshold {outcome.threshold:.3f}) in {outcome.seconds:.0f} s.\n"

@@ -22,6 +22,7 @@ from attrition.config import DatasetConfig, GateThresholds
 from attrition.data.keys import Duplicates
 from attrition.data.prepare import PreparedData
 from attrition.training.search import TrainResult
+from attrition.training.workers import Tuning
 
 Timer = Callable[[str, Callable[[], Any]], Any]
 
@@ -43,6 +44,7 @@ class TrainOptions:
     addresses: str | None = None
     purpose: str | None = None
     user: str | None = None
+    tuning: Tuning | None = None  # a shared study and its workers; None: in memory
 
 
 @dataclass(frozen=True)

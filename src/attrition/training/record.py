@@ -21,6 +21,7 @@ import numpy as np
 from attrition import tracking
 from attrition.config import Settings
 from attrition.fairness.policy import policy_named
+from attrition.redact import redact_url
 from attrition.registry.descriptions import refresh_description
 from attrition.training.artifacts import Bundle, drift_summary, model_card
 from attrition.training.facts import RunFacts, TrainOptions, timed
@@ -89,8 +90,21 @@ def run_params(facts: RunFacts, trials: int, options: TrainOptions | None = None
             :PARAM_MAX_CHARS
         ],
         **{f"best.{k}": v for k, v in result.params.items()},
+        **study_params(options),
     }
     return {k: str(v)[:PARAM_MAX_CHARS] for k, v in params.items()}
+
+
+def study_params(options: TrainOptions | None) -> dict[str, Any]:
+    """Where a shared search study lives (storage without password) and its worker count."""
+    tuning = options.tuning if options else None
+    if tuning is None:
+        return {"study_storage": "memory", "workers": 1}
+    return {
+        "study_storage": redact_url(tuning.storage),
+        "study_name": tuning.study_name,
+        "workers": tuning.workers,
+    }
 
 
 def run_metrics(facts: RunFacts, derived: dict[str, float]) -> dict[str, float]:

@@ -168,6 +168,7 @@ def train_and_evaluate(
             threshold_rule=rule,
             groups=row_keys(parts.train.features),
             associated_inputs=association.spec if association.handlings else "",
+            tuning=options.tuning,
         ),
     )
     progress(f"Fairness-constrained candidates ({policy.name} policy)", None)

@@ -3,54 +3,63 @@
 Nothing here prints, logs to MLflow or reads the environment; callers get a
 `TrainResult` and an optional per-trial callback. `train_model` runs the three
 steps in turn: `search_problem` checks the inputs and fixes the folds, `search`
-runs the Optuna study, `refit` decides on calibration and fits the winner.
+runs the Optuna study (in memory, or shared by worker processes through an RDB
+storage: `tuning`), `refit` decides on calibration and fits the winner.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.base import clone
+from joblib import Parallel
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.metrics import brier_score_loss, log_loss
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from attrition.config import DatasetConfig
-from attrition.features import ColumnKinds, infer_column_kinds
-from attrition.pipeline import (
-    DEFAULT_MAX_CORRELATION,
-    DEFAULT_PARAMS,
-    KINDS,
-    build_pipeline,
-    suggest_params,
+from attrition.pipeline import DEFAULT_MAX_CORRELATION, KINDS, build_pipeline
+from attrition.training.problem import (
+    CAUGHT,
+    Folds,
+    Problem,
+    SearchOutcome,
+    TrialRecord,
+    cv_proba,
+    default_trials,
+    new_pruner,
+    new_sampler,
+    search_context,
+    search_problem,
+    trial_objective,
+    trial_record,
 )
 from attrition.training.thresholds import ThresholdRule, best_f1_threshold
+from attrition.training.workers import Tuning, shared_search
 
 DEFAULT_TRIALS = 40
-Folds = list[tuple[np.ndarray, np.ndarray]]
-# Picks the operating threshold from 0/1 labels and out-of-fold probabilities.
-
-
-@dataclass
-class TrialRecord:
-    """One Optuna trial: its model kind, parameters and mean CV ROC AUC (None unless complete)."""
-
-    number: int
-    kind: str
-    params: dict[str, Any]
-    cv_roc_auc: float | None
-    state: str
+__all__ = [
+    "DEFAULT_TRIALS",
+    "Folds",
+    "Problem",
+    "SearchOutcome",
+    "ThresholdRule",
+    "TrainResult",
+    "TrialRecord",
+    "Tuning",
+    "best_f1_threshold",
+    "cv_proba",
+    "refit",
+    "search",
+    "search_problem",
+    "train_model",
+    "trial_record",
+]
 
 
 @dataclass
@@ -70,162 +79,15 @@ class TrainResult:
     study: Any = None  # the Optuna study, for its plots
 
 
-def _fit_predict(model: Any, X: pd.DataFrame, y: np.ndarray, fold: tuple[Any, Any]) -> np.ndarray:
-    train, valid = fold
-    fitted = clone(model).fit(X.iloc[train], y[train])
-    return np.asarray(fitted.predict_proba(X.iloc[valid])[:, 1])
-
-
-def _batches(folds: Folds, size: int) -> Iterator[list[tuple[int, tuple[np.ndarray, np.ndarray]]]]:
-    indexed = list(enumerate(folds))
-    for start in range(0, len(indexed), size):
-        yield indexed[start : start + size]
-
-
 def _calibrated(model: Pipeline, seed: int) -> CalibratedClassifierCV:
     inner = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
     return CalibratedClassifierCV(model, method="sigmoid", cv=inner, ensemble=False)
-
-
-def _searched(kind: str) -> dict[str, Any]:
-    """The kind's defaults restricted to the parameters its search space samples."""
-    return suggest_params(kind, optuna.trial.FixedTrial(DEFAULT_PARAMS[kind]))
 
 
 def _calibration_helps(y: np.ndarray, raw: np.ndarray, calibrated: np.ndarray) -> bool:
     """Calibrate only for a lower Brier score that does not cost log loss."""
     brier_better = brier_score_loss(y, calibrated) < brier_score_loss(y, raw)
     return bool(brier_better and log_loss(y, calibrated) <= log_loss(y, raw))
-
-
-@contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(previous)
-
-
-def _check_inputs(features: pd.DataFrame, y: np.ndarray, cv_folds: int, trials: int) -> None:
-    if len(features) != len(y):
-        raise ValueError(f"features have {len(features)} rows but labels have {len(y)}")
-    values, counts = np.unique(y, return_counts=True)
-    if not set(values.tolist()) <= {0, 1} or len(values) != 2:
-        shown = sorted(map(str, values.tolist()))[:5]
-        raise ValueError(f"labels must be 0/1 with both classes present, got {shown}")
-    if counts.min() < cv_folds:
-        raise ValueError(
-            f"the smaller class has {counts.min()} rows, fewer than cv_folds={cv_folds}"
-        )
-    if trials < 1:
-        raise ValueError(f"trials must be at least 1, got {trials}")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The checked inputs of a search: the model's columns, 0/1 labels and the CV folds."""
-
-    X: pd.DataFrame
-    y: np.ndarray
-    column_kinds: ColumnKinds
-    folds: Folds
-    extra: dict[str, Any]
-
-
-@dataclass
-class SearchOutcome:
-    """The best trial of a search: its kind, parameters, CV scores and out-of-fold predictions."""
-
-    kind: str
-    params: dict[str, Any]
-    cv_roc_auc: float
-    cv_roc_auc_std: float
-    oof_proba: np.ndarray
-    trials: list[TrialRecord]
-    study: Any = None
-
-
-def search_problem(
-    features: pd.DataFrame,
-    labels: pd.Series,
-    config: DatasetConfig,
-    *,
-    seed: int,
-    cv_folds: int,
-    trials: int,
-    kinds: tuple[str, ...],
-    max_abs_correlation: float,
-    groups: pd.Series | None = None,
-) -> Problem:
-    """Check the inputs and fix what every trial shares: input columns, labels, folds.
-
-    With `groups` (e.g. input content keys) that repeat, rows of one group share a fold.
-
-    Raises:
-        ValueError: naming the mismatched rows, bad labels, too small a class, budget or kind.
-    """
-    y = np.asarray(labels)
-    _check_inputs(features, y, cv_folds, trials)
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        raise ValueError(f"unknown model kind(s) {unknown}; choose from {', '.join(KINDS)}")
-    column_kinds = infer_column_kinds(features, config)
-    used = set(column_kinds.columns)
-    X = features[[str(c) for c in features.columns if c in used]]
-    y = y.astype(int)
-    folds: Folds
-    if groups is not None and pd.Series(np.asarray(groups)).duplicated().any():
-        grouped = StratifiedGroupKFold(cv_folds, shuffle=True, random_state=seed)
-        folds = list(grouped.split(X, y, groups=np.asarray(groups)))
-    else:
-        folds = list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
-    return Problem(X, y, column_kinds, folds, {"max_abs_correlation": max_abs_correlation})
-
-
-def cv_proba(
-    model: Any,
-    task: Problem,
-    parallel: Parallel,
-    n_jobs: int,
-    trial: optuna.Trial | None = None,
-) -> np.ndarray:
-    """Out-of-fold probabilities of `model`: each row scored by a fit that never saw it.
-
-    With a `trial`, the running mean fold AUC is reported after each fold so the
-    pruner can stop a trailing trial (`optuna.TrialPruned`).
-    """
-    y = task.y
-    proba = np.zeros(len(y))
-    scores: list[float] = []
-    for batch in _batches(task.folds, max(1, n_jobs)):
-        preds = parallel(delayed(_fit_predict)(model, task.X, y, fold) for _, fold in batch)
-        for (i, (_, valid)), pred in zip(batch, preds, strict=True):
-            proba[valid] = pred
-            scores.append(roc_auc_score(y[valid], pred))
-            if trial is not None:
-                trial.report(float(np.mean(scores)), step=i)
-                if trial.should_prune():
-                    raise optuna.TrialPruned()
-    if trial is not None:
-        trial.set_user_attr("cv_roc_auc_std", float(np.std(scores)))
-    return proba
-
-
-def trial_record(
-    frozen: optuna.trial.FrozenTrial, default_kind: str, extra: dict[str, Any]
-) -> TrialRecord:
-    """What the run keeps of one finished Optuna trial (a score only when it completed)."""
-    params = {k: v for k, v in frozen.params.items() if k != "kind"}
-    complete = frozen.state == optuna.trial.TrialState.COMPLETE
-    return TrialRecord(
-        number=frozen.number,
-        kind=str(frozen.params.get("kind", default_kind)),
-        params={**params, **extra},
-        cv_roc_auc=float(frozen.value) if complete and frozen.value is not None else None,
-        state=frozen.state.name,
-    )
 
 
 def search(
@@ -240,21 +102,16 @@ def search(
     on_trial: Callable[[TrialRecord], None] | None,
     timeout_s: float | None,
 ) -> SearchOutcome:
-    """One seeded TPE study over model kinds and their parameters; the best complete trial.
+    """One seeded TPE study in memory over model kinds and their parameters; the best trial.
 
     Raises:
         RuntimeError: when no trial completed.
     """
     oof: dict[int, np.ndarray] = {}
     records: list[TrialRecord] = []
-
-    def objective(trial: optuna.Trial) -> float:
-        kind = trial.suggest_categorical("kind", list(kinds))
-        params = {**suggest_params(kind, trial), **task.extra}
-        model = build_pipeline(kind, params, task.column_kinds, config, seed)
-        proba = cv_proba(model, task, parallel, n_jobs, trial)
-        oof[trial.number] = proba
-        return float(np.mean([roc_auc_score(task.y[v], proba[v]) for _, v in task.folds]))
+    objective = trial_objective(
+        task, config, parallel, kinds=kinds, n_jobs=n_jobs, seed=seed, oof=oof
+    )
 
     def record(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         records.append(trial_record(frozen, kinds[0], task.extra))
@@ -262,19 +119,11 @@ def search(
             on_trial(records[-1])
 
     study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        direction="maximize", sampler=new_sampler(seed), pruner=new_pruner()
     )
-    for kind in kinds:
-        study.enqueue_trial({"kind": kind, **_searched(kind)})
-    study.optimize(
-        objective,
-        n_trials=trials,
-        timeout=timeout_s,
-        callbacks=[record],
-        catch=(ValueError, ArithmeticError),
-    )
+    for params in default_trials(kinds):
+        study.enqueue_trial(params)
+    study.optimize(objective, n_trials=trials, timeout=timeout_s, callbacks=[record], catch=CAUGHT)
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise RuntimeError(f"none of {len(study.trials)} training trials completed")
@@ -342,6 +191,7 @@ def train_model(
     threshold_rule: ThresholdRule | None = None,
     groups: pd.Series | None = None,
     associated_inputs: str = "",
+    tuning: Tuning | None = None,
 ) -> TrainResult:
     """Search model kinds and parameters by stratified CV on the training rows; refit the best.
 
@@ -355,7 +205,12 @@ def train_model(
     `timeout_s` cuts the search short. Rows sharing a `groups` value (repeated
     inputs) are kept in one fold. `associated_inputs` (a `features.handling_spec`,
     see `training.pair_choice`) says which strongly associated inputs every model
-    drops or combines.
+    drops or combines. With `tuning`, the study lives in an RDB storage
+    and `tuning.workers` processes share its budget (see `workers.shared_search`);
+    one worker gives the in-memory result, several give a scheduling-dependent one.
+
+    Raises:
+        ValueError: on bad inputs, or `timeout_s` with `tuning`.
     """
     task = search_problem(
         features,
@@ -370,26 +225,33 @@ def train_model(
     )
     if associated_inputs:
         task = replace(task, extra={**task.extra, "associated_inputs": associated_inputs})
-    # One BLAS thread: fold-level threads do the parallel work, and oversubscribed
-    # BLAS threads are several times slower on a busy 2-core machine.
-    with (
-        _quiet_optuna(),
-        warnings.catch_warnings(),
-        threadpool_limits(limits=1),
-        Parallel(n_jobs=n_jobs, prefer="threads") as parallel,
-    ):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        found = search(
-            task,
-            config,
-            parallel,
-            trials=trials,
-            seed=seed,
-            kinds=kinds,
-            n_jobs=n_jobs,
-            on_trial=on_trial,
-            timeout_s=timeout_s,
-        )
+    if tuning is not None and timeout_s is not None:
+        raise ValueError("timeout_s applies to the in-memory search only, not with tuning")
+    with search_context(n_jobs) as parallel:
+        if tuning is None:
+            found = search(
+                task,
+                config,
+                parallel,
+                trials=trials,
+                seed=seed,
+                kinds=kinds,
+                n_jobs=n_jobs,
+                on_trial=on_trial,
+                timeout_s=timeout_s,
+            )
+        else:
+            found = shared_search(
+                task,
+                config,
+                parallel,
+                tuning,
+                trials=trials,
+                seed=seed,
+                kinds=kinds,
+                n_jobs=n_jobs,
+                on_trial=on_trial,
+            )
         return refit(
             task, found, config, parallel, seed=seed, n_jobs=n_jobs, threshold_rule=threshold_rule
         )
