@@ -10,10 +10,8 @@ study's digest before any trial runs.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
