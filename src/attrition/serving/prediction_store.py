@@ -193,17 +193,16 @@ def make_engine(url: str) -> Engine:
 
 def insert_new(dialect: str) -> Any:
     """`INSERT ... ON CONFLICT (request_id) DO NOTHING RETURNING request_id` for `dialect`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    key = [predictions.c.request_id]
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        statement: Any = postgresql.insert(predictions).on_conflict_do_nothing(index_elements=key)
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        statement = sqlite.insert(predictions).on_conflict_do_nothing(index_elements=key)
     else:
         raise ValueError(f"prediction store: unsupported database {dialect!r} (SQLite, PostgreSQL)")
-    return (
-        insert(predictions)
-        .on_conflict_do_nothing(index_elements=[predictions.c.request_id])
-        .returning(predictions.c.request_id)
-    )
+    return statement.returning(predictions.c.request_id)
 
 
 class PredictionStore:
