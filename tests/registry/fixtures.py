@@ -118,14 +118,14 @@ def postgres_reachable() -> str | None:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A uniquely named, empty PostgreSQL database, dropped afterwards."""
+def postgres_database(prefix: str = "attrition_test_") -> Iterator[str]:
+    """A uniquely named (`prefix` + random), empty PostgreSQL database, dropped afterwards."""
     import sqlalchemy as sa
 
     problem = postgres_reachable()
     if problem:
         pytest.skip(f"PostgreSQL at {PG_SERVER} unreachable: {problem}")
-    name = f"attrition_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
