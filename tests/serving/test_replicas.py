@@ -268,9 +268,13 @@ def test_replicas_follow_the_champion_by_polling_and_store_each_prediction_once(
 @pytest.fixture
 def tracking_server(registry: str, tmp_path: Path) -> Iterator[str]:
     """`mlflow server` on this test's registry, allowed to call webhooks on loopback over http."""
+    from cryptography.fernet import Fernet
+
     (port,) = ports(1)
     env = {
         **os.environ,
+        # Without a fixed key each server process encrypts webhook secrets with its own.
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
         "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
     }

@@ -8,6 +8,8 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -99,6 +101,8 @@ def serve(
             "(Ctrl-C stops it)",
             highlight=False,
         )
+        # uvicorn stops gracefully on SIGTERM, then raises it again: leave through `finally`.
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
         webhook = _register_webhook(conf, options, webhook_url) if webhook_url else None
         extra: dict[str, Any] = {}
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
