@@ -24,12 +24,18 @@ def free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str], port: int, log: Path, workers: int = 2, timeout_s: float = 120
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    workers: int = 2,
+    timeout_s: float = 120,
+    options: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """`attrition serve` in its own session (process group), once `/health` answers."""
+    """`attrition serve` (with more `options`) in its own process group, once `/ready` answers."""
     handle = log.open("a")
+    serve = ["serve", "--port", str(port), "--workers", str(workers), *options]
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-c", SERVE, *serve],
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,

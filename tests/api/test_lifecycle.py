@@ -113,6 +113,9 @@ def test_with_a_key_only_health_and_ready_are_open(store: ServingStore, tmp_path
     with TestClient(app) as client:
         for method, path in routes:
             code = client.request(method, path.replace("{", "").replace("}", "")).status_code
+            if path == "/admin/registry-event":  # MLflow's webhook: signed, not keyed; off here
+                assert code == 404
+                continue
             assert code == (200 if path in ("/health", "/ready") else 401), (method, path)
         keyed = {"X-API-Key": "s3cret-key"}
         for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):

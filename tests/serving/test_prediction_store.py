@@ -32,9 +32,13 @@ def check_store(store: PredictionStore) -> None:
     """The contract every backend must meet."""
     assert store.count() == 0
     assert store.read().empty
-    store.write_many([record(i) for i in range(20)])
-    store.write_many([record(i, version="2", days_ago=10) for i in range(5)])
+    first_batch = [record(i) for i in range(20)]
+    assert store.write_many(first_batch) == 20
+    assert store.write_many([record(i, version="2", days_ago=10) for i in range(5)]) == 5
     assert store.write_many([]) == 0
+    assert store.count() == 25
+    # A retried or replayed batch stores only the requests not stored yet.
+    assert store.write_many([*first_batch[:3], first_batch[0]]) == 0
     assert store.count() == 25
 
     frame = store.read()
@@ -179,4 +183,34 @@ def test_postgres_concurrent_processes_lose_nothing(postgres_url: str) -> None:
     before = store.count()
     concurrent_writers(postgres_url, processes=2, batches=20)
     assert store.count() == before + 2 * 20 * 10
+    store.dispose()
+
+
+def _rewriter(url: str, records: list[PredictionRecord], reverse: bool) -> None:
+    store = PredictionStore(url)
+    ordered = records[::-1] if reverse else records
+    for start in range(0, len(ordered), 25):
+        store.write_many(ordered[start : start + 25])
+    store.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_processes_writing_the_same_requests_store_each_once(postgres_url: str) -> None:
+    """Like a journal replayed while another process retries the same batch: no error, no twin."""
+    store = PredictionStore(postgres_url)
+    before = store.count()
+    records = [record(i) for i in range(400)]
+    context = multiprocessing.get_context("fork")
+    writers = [
+        context.Process(target=_rewriter, args=(postgres_url, records, reverse))
+        for reverse in (False, True)
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    assert store.count() == before + 400
+    stored = set(store.read()["request_id"])
+    assert {r.request_id for r in records} <= stored
     store.dispose()

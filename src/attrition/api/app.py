@@ -30,6 +30,7 @@ from attrition.api.routers import (
     metrics,
     model,
     predictions,
+    registry_events,
 )
 from attrition.config import Settings
 from attrition.redact import install_log_redaction
@@ -179,6 +180,7 @@ def create_app(
         health.router,
         model.router,
         admin.router,
+        registry_events.router,
         metrics.router,
         docs.router,
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +60,14 @@ def serve(
         bool, typer.Option("--access-log", help="Log every request line (costs latency).")
     ] = False,
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.INFO,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            help="This server's address as the MLflow tracking server reaches it (e.g. "
+            "http://10.0.0.5:8000): registers a registry webhook there, so a champion change "
+            "reaches this replica in seconds instead of at the next poll.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the registry's champion over HTTP (predict, batch, health, metrics)."""
     with one_line_errors():
@@ -91,6 +101,9 @@ def serve(
             "(Ctrl-C stops it)",
             highlight=False,
         )
+        # uvicorn stops gracefully on SIGTERM, then raises it again: leave through `finally`.
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+        webhook = _register_webhook(conf, options, webhook_url) if webhook_url else None
         extra: dict[str, Any] = {}
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
             # Workers import MLflow and load the model before they answer health checks.
@@ -110,7 +123,54 @@ def serve(
                 **extra,
             )
         finally:
+            if webhook is not None:
+                _unregister_webhook(*webhook)
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _register_webhook(conf: Any, options: Any, url: str) -> tuple[Any, str] | None:
+    """Subscribe this server to registry alias changes; (client, webhook id), or None and why."""
+    import secrets
+
+    from mlflow.exceptions import MlflowException
+
+    from attrition.serving import registry_events
+
+    poll = f"the poll every {options.reload_seconds:g} s still applies"
+    target = registry_events.endpoint(url)
+    if not registry_events.delivers_webhooks(conf.tracking_uri):
+        err.print(
+            "[yellow]warning:[/] no registry webhook: only an MLflow tracking server "
+            f"(MLFLOW_TRACKING_URI=http://...) delivers them; {poll}",
+            highlight=False,
+        )
+        return None
+    secret = options.webhook_secret or secrets.token_urlsafe(32)
+    os.environ["ATTRITION_WEBHOOK_SECRET"] = secret  # the server processes verify with it
+    options.webhook_secret = secret
+    client = registry_client(conf)
+    try:
+        webhook_id = registry_events.register(client, target, secret)
+    except MlflowException as exc:
+        reason = str(exc.message).splitlines()[0] if exc.message else type(exc).__name__
+        err.print(
+            f"[yellow]warning:[/] registry webhook not registered ({reason}); {poll}",
+            highlight=False,
+        )
+        return None
+    out.print(f"Registry webhook {webhook_id} calls {target} on alias changes", highlight=False)
+    return client, webhook_id
+
+
+def _unregister_webhook(client: Any, webhook_id: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from attrition.serving import registry_events
+
+    try:
+        registry_events.unregister(client, webhook_id)
+    except MlflowException as exc:
+        err.print(f"[yellow]warning:[/] registry webhook {webhook_id} left behind: {exc.message}")
 
 
 @serve_app.command("predict")

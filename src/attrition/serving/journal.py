@@ -304,8 +304,8 @@ def _replay_segment(path: Path, store: PredictionStore) -> int:
             if record is not None:
                 batch.append(record)
             if len(batch) >= REPLAY_CHUNK:
-                added += store.write_new(batch)
+                added += store.write_many(batch)
                 batch = []
     if batch:
-        added += store.write_new(batch)
+        added += store.write_many(batch)
     return added

@@ -60,3 +60,9 @@ class ServingOptions(BaseSettings):
         default=None,
         description="File touched by /admin/reload so every server process re-checks soon.",
     )
+    webhook_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Secret of the MLflow registry webhook that calls /admin/registry-event "
+        "(set by `attrition serve --webhook-url`; unset: the endpoint answers 404).",
+    )

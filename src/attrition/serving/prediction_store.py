@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 COLUMNS = (
     "id",
@@ -191,6 +191,20 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def insert_new(dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT (request_id) DO NOTHING RETURNING request_id` for `dialect`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    key = [predictions.c.request_id]
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(predictions).on_conflict_do_nothing(index_elements=key)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(predictions).on_conflict_do_nothing(index_elements=key)
+    else:
+        raise ValueError(f"prediction store: unsupported database {dialect!r} (SQLite, PostgreSQL)")
+    return statement.returning(predictions.c.request_id)
+
+
 class PredictionStore:
     """Read and write the `predictions` table at one database URL.
 
@@ -202,6 +216,7 @@ class PredictionStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._insert_new = insert_new(self.engine.dialect.name)
         self._ensure_table()
 
     def _ensure_table(self) -> None:
@@ -243,39 +258,18 @@ class PredictionStore:
                     raise
 
     def write_many(self, records: Iterable[PredictionRecord]) -> int:
-        """Insert records in one transaction; returns how many were written."""
-        rows = [record.row() for record in records]
-        if not rows:
-            return 0
-        with self.engine.begin() as conn:
-            conn.execute(predictions.insert(), rows)
-        return len(rows)
+        """Insert the records whose `request_id` is not stored yet, in one transaction.
 
-    def write_new(self, records: Iterable[PredictionRecord]) -> int:
-        """Insert the records whose `request_id` is not stored yet; returns how many were new."""
+        Returns how many were new. Idempotent: retrying a batch whose commit went
+        through but was never acknowledged, or replaying a crashed server's journal,
+        stores nothing twice, and server replicas writing at once never collide.
+        """
         rows = {record.request_id: record.row() for record in records}
         if not rows:
             return 0
-        column = predictions.c.request_id
         with self.engine.begin() as conn:
-            present = set(conn.execute(sa.select(column).where(column.in_(list(rows)))).scalars())
-            fresh = [row for key, row in rows.items() if key not in present]
-            if not fresh:
-                return 0
-            try:
-                with conn.begin_nested():
-                    conn.execute(predictions.insert(), fresh)
-                return len(fresh)
-            except IntegrityError:  # another process stored some meanwhile: one by one
-                added = 0
-                for row in fresh:
-                    try:
-                        with conn.begin_nested():
-                            conn.execute(predictions.insert(), [row])
-                        added += 1
-                    except IntegrityError:
-                        continue
-                return added
+            result = conn.execute(self._insert_new, list(rows.values()))
+            return len(result.all())
 
     def read(
         self,

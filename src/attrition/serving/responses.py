@@ -124,3 +124,12 @@ class ReloadOutcome(BaseModel):
     version: str | None = None
     previous_version: str | None = None
     error: str | None = None
+
+
+class RegistryEventOutcome(BaseModel):
+    """What a server does with a registry event."""
+
+    outcome: Literal["reloading", "ignored"] = Field(
+        description="`reloading`: the served alias changed, every server process re-checks it "
+        "now; `ignored`: the event is about another model or alias."
+    )
