@@ -28,6 +28,7 @@ from attrition.data.ranges import plain_number
 from attrition.errors import BatchInputError, RegistryError
 from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
+from attrition.serving.scores import scores_table
 
 DEFAULT_CHUNK_ROWS = 100_000
 EXPLAIN_FACTORS = 3
@@ -275,15 +276,13 @@ def validate_chunk(
 def score_frame(model: LoadedModel, inputs: pd.DataFrame, explain: bool = False) -> pd.DataFrame:
     """Probability, decision (0/1), risk band and model version for valid input rows."""
     probabilities = model.scorer.many(inputs)
-    out = pd.DataFrame(
-        {
-            "attrition_probability": probabilities,
-            "decision": (probabilities >= model.threshold).astype(np.int8),
-            "risk_band": model.bands_of(probabilities),
-            "model_version": model.info.version,
-            "model_semver": model.info.semver or "",
-        },
-        index=inputs.index,
+    out = scores_table(
+        probabilities,
+        model.threshold,
+        model.bands_of(probabilities),
+        model.info.version,
+        model.info.semver,
+        inputs.index,
     )
     if explain and len(inputs):
         factors = model.explain(inputs, k=EXPLAIN_FACTORS)
