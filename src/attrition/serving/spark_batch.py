@@ -16,6 +16,7 @@ in local mode they run this very interpreter; on a cluster install it on the wor
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -68,7 +69,8 @@ def spark_session(master: str = DEFAULT_MASTER) -> tuple[SparkSession, bool]:
         .config("spark.ui.showConsoleProgress", "false")
     )
     if master.startswith("local"):
-        builder = builder.config("spark.pyspark.python", sys.executable)
+        # PySpark starts its Python workers with $PYSPARK_PYTHON, else whatever `python3` is.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # pyspark raises several kinds when the JVM cannot start
