@@ -223,7 +223,8 @@ def log_and_register_model(
     Returns the registered version number and the model URI.
     """
     with quiet_mlflow():
-        signature = infer_signature(example, probability_model.probabilities(model, example))
+        outputs = probability_model.probabilities(model, example).to_frame()
+        signature = infer_signature(example, outputs)
         info = Model.log(
             artifact_path=None,
             name="model",
