@@ -185,7 +185,7 @@ def read_input(spark: SparkSession, source: str, model: LoadedModel) -> tuple[Da
     )
 
 
-def _check_output(source: str, output: Path) -> None:
+def check_output(source: str, output: Path) -> None:
     """Refuse an output that would replace the input or a directory Spark did not write."""
     resolved = output.resolve()
     base = Path(source.split("*", 1)[0]).resolve()
@@ -217,7 +217,7 @@ def score_dataset(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     started = time.perf_counter()
-    _check_output(source, output)
+    check_output(source, output)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_rows))
     frame, has_id = read_input(spark, source, model)
     rows = frame.count()
