@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,11 @@ import pyarrow.parquet as pq
 
 from attrition.data.ranges import plain_number
 from attrition.errors import BatchInputError, RegistryError
-from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 from attrition.serving.scores import scores_table
+
+if TYPE_CHECKING:
+    from attrition.serving.model import LoadedModel
 
 DEFAULT_CHUNK_ROWS = 100_000
 EXPLAIN_FACTORS = 3

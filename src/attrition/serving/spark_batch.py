@@ -29,13 +29,14 @@ import pandas as pd
 
 from attrition.errors import BatchInputError, ServingError
 from attrition.serving.batch import BatchSummary, validate_chunk
-from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
 from attrition.serving.scores import bands_of, scores_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
+
+    from attrition.serving.model import LoadedModel
 
 DEFAULT_MASTER = "local[*]"
 FILE_COLUMN = "source_file"
