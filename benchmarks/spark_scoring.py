@@ -6,7 +6,8 @@
 
 Whole commands are timed as a user runs them (interpreter start, imports, model
 load, and for Spark the JVM start). The same work is then timed in one process on
-a warm Spark session, so the engines compare without their start-up costs. The
+one Spark session: `--engine spark`'s scoring first (its tasks start the session's
+Python workers), then the UDF, then `--engine spark` again on the warm workers. The
 largest probability difference to the pandas engine is recorded for both Spark
 paths. Without `--tracking-uri`, a model is trained first in a temporary store.
 
@@ -114,7 +115,8 @@ def main() -> None:
         started = time.perf_counter()
         spark, _ = spark_session(args.master)
         session_s = time.perf_counter() - started
-        engine_s = score_dataset(spark, model, str(work / "parts"), work / "spark-again").seconds
+        # The first job on a session starts its Python workers; later jobs reuse them.
+        engine_first_s = score_dataset(spark, model, str(work / "parts"), work / "first").seconds
 
         started = time.perf_counter()
         udf = mlflow.pyfunc.spark_udf(spark, f"models:/{MODEL}@champion", env_manager="local")
@@ -123,6 +125,7 @@ def main() -> None:
             ID, udf(F.struct(*inputs)).alias("attrition_probability")
         ).write.parquet(str(work / "udf"))
         udf_s = time.perf_counter() - started
+        engine_s = score_dataset(spark, model, str(work / "parts"), work / "again").seconds
         spark.stop()
 
         spark_scores = pd.read_parquet(work / "spark")
@@ -142,8 +145,9 @@ def main() -> None:
             "in_process": {
                 "pandas_score_file_s": round(pandas_s, 2),
                 "spark_session_start_s": round(session_s, 2),
-                "spark_engine_score_dataset_s": round(engine_s, 2),
+                "spark_engine_first_job_s": round(engine_first_s, 2),
                 "spark_udf_s": round(udf_s, 2),
+                "spark_engine_warm_s": round(engine_s, 2),
             },
             "max_abs_difference_to_pandas": {
                 "spark_engine": largest_difference(
