@@ -116,7 +116,9 @@ def main() -> None:
         spark, _ = spark_session(args.master)
         session_s = time.perf_counter() - started
         # The first job on a session starts its Python workers; later jobs reuse them.
-        engine_first_s = score_dataset(spark, model, str(work / "parts"), work / "first").seconds
+        engine_first_s = score_dataset(
+            spark, model, str(work / "parts"), str(work / "first")
+        ).seconds
 
         started = time.perf_counter()
         udf = mlflow.pyfunc.spark_udf(spark, f"models:/{MODEL}@champion", env_manager="local")
@@ -125,7 +127,7 @@ def main() -> None:
             ID, udf(F.struct(*inputs)).alias("attrition_probability")
         ).write.parquet(str(work / "udf"))
         udf_s = time.perf_counter() - started
-        engine_s = score_dataset(spark, model, str(work / "parts"), work / "again").seconds
+        engine_s = score_dataset(spark, model, str(work / "parts"), str(work / "again")).seconds
         spark.stop()
 
         spark_scores = pd.read_parquet(work / "spark")

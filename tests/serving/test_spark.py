@@ -162,7 +162,7 @@ def test_engine_spark_rejects_the_rows_the_pandas_engine_rejects(
         "--input",
         str(bad / "*.parquet"),
         "--output",
-        str(scoring.root / "bad-scores"),
+        f"file://{scoring.root / 'bad-scores'}",
     )
     assert "3 row(s) rejected" in said
     scored = pd.read_parquet(scoring.root / "bad-scores")

@@ -13,7 +13,14 @@ from attrition import tracking
 from attrition.errors import BatchInputError
 from attrition.serving.batch import score_file
 from attrition.serving.model import load_version
-from attrition.serving.spark_batch import FILE_COLUMN, ROW_COLUMN, TaskScorer, check_output
+from attrition.serving.spark_batch import (
+    FILE_COLUMN,
+    ROW_COLUMN,
+    TaskScorer,
+    check_output,
+    is_url,
+    rejects_dir,
+)
 
 
 def test_a_task_scores_and_rejects_as_score_file_does(store: ServingStore, tmp_path: Path) -> None:
@@ -66,3 +73,17 @@ def test_only_an_earlier_scores_directory_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "old" / "_SUCCESS").touch()
     check_output(str(tmp_path / "lake"), tmp_path / "old")
     check_output(str(tmp_path / "lake"), tmp_path / "new")
+
+
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("s3a://bucket/scores", True),
+        ("hdfs://nn/x", True),
+        ("file:///tmp/x", False),
+        ("x/y", False),
+    ],
+)
+def test_storage_urls_are_left_to_spark(location: str, url: bool) -> None:
+    assert is_url(location) is url
+    assert rejects_dir(location + "/") == f"{location}.rejects"

@@ -124,17 +124,18 @@ def serve(
 @serve_app.command("predict")
 def predict(
     input_path: Annotated[
-        Path,
+        str,
         typer.Option(
             "--input",
             help="CSV or Parquet file of employees; with --engine spark, a Parquet "
-            "directory, file or glob.",
+            "directory, file, glob or storage URL.",
         ),
     ],
     output_path: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--output", help="Where scores go (.csv or .parquet; a directory with Spark)."
+            "--output",
+            help="Where scores go (.csv or .parquet; with Spark, a directory or storage URL).",
         ),
     ],
     explain: Annotated[
@@ -168,7 +169,7 @@ def predict(
         spark = engine is Engine.SPARK
         if spark and (explain or publish):
             raise fail("--explain and --publish score in this process: use --engine pandas")
-        if not spark and not input_path.exists():
+        if not spark and not Path(input_path).exists():
             raise fail(f"{input_path}: no such file")
         conf = settings()
         client = registry_client(conf)
@@ -181,9 +182,9 @@ def predict(
         if not model.scorer.compiled:
             err.print(f"[yellow]note:[/] {model.scorer.reason}", highlight=False)
         if spark:
-            summary = _score_on_spark(model, str(input_path), output_path, spark_master, chunk_rows)
+            summary = _score_on_spark(model, input_path, output_path, spark_master, chunk_rows)
         else:
-            summary = _score_here(model, input_path, output_path, explain, chunk_rows)
+            summary = _score_here(model, Path(input_path), Path(output_path), explain, chunk_rows)
         out.print(summary.headline(conf.model_name), highlight=False)
         if summary.rejects is not None:
             err.print(
@@ -192,7 +193,7 @@ def predict(
                 highlight=False,
             )
         if publish:
-            _publish(conf, client, model, input_path)
+            _publish(conf, client, model, Path(input_path))
 
 
 def _score_here(
@@ -225,16 +226,14 @@ def _score_here(
         )
 
 
-def _score_on_spark(
-    model: Any, source: str, output_path: Path, master: str, chunk_rows: int
-) -> Any:
+def _score_on_spark(model: Any, source: str, output: str, master: str, chunk_rows: int) -> Any:
     """Score a Parquet dataset on the active Spark session, else one started on `master`."""
     from attrition.serving.spark_batch import score_dataset, spark_session
 
     with err.status(f"Scoring on Spark ({master})"):
         session, started = spark_session(master)
         try:
-            return score_dataset(session, model, source, output_path, chunk_rows=chunk_rows)
+            return score_dataset(session, model, source, output, chunk_rows=chunk_rows)
         finally:
             if started:
                 session.stop()

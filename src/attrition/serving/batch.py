@@ -42,9 +42,9 @@ Progress = Callable[[int, int | None], None]
 class BatchSummary:
     """What one batch scoring run did."""
 
-    input: Path
-    output: Path
-    rejects: Path | None
+    input: Path | str  # a str: a Spark source (glob or storage URL)
+    output: Path | str
+    rejects: Path | str | None
     model_version: str
     rows: int = 0
     scored: int = 0

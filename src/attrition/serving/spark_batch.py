@@ -44,9 +44,14 @@ ROW_COLUMN = "row"
 REJECT_COLUMNS = ("column", "value", "reason")
 
 
-def rejects_dir(output: Path) -> Path:
+def rejects_dir(output: str) -> str:
     """`<output>.rejects`: the rejects directory beside the scores directory."""
-    return output.with_name(f"{output.name}.rejects")
+    return f"{output.rstrip('/')}.rejects"
+
+
+def is_url(location: str) -> bool:
+    """A storage URL Spark reads or writes itself (s3a://, hdfs://, ...), not a local path."""
+    return "://" in location and not location.startswith("file://")
 
 
 def spark_session(master: str = DEFAULT_MASTER) -> tuple[SparkSession, bool]:
@@ -187,7 +192,7 @@ def read_input(spark: SparkSession, source: str, model: LoadedModel) -> tuple[Da
 
 
 def check_output(source: str, output: Path) -> None:
-    """Refuse an output that would replace the input or a directory Spark did not write."""
+    """Refuse a local output that would replace the input or a directory Spark did not write."""
     resolved = output.resolve()
     base = Path(source.split("*", 1)[0]).resolve()
     if resolved == base or resolved in base.parents or base in resolved.parents:
@@ -204,7 +209,7 @@ def score_dataset(
     spark: SparkSession,
     model: LoadedModel,
     source: str,
-    output: Path,
+    output: str,
     *,
     chunk_rows: int = 10_000,
 ) -> BatchSummary:
@@ -213,12 +218,16 @@ def score_dataset(
     `output` becomes a directory of Parquet files with the id column (else
     `source_file` and `row`), `attrition_probability`, `decision`, `risk_band`,
     `model_version` and `model_semver`; bad values are listed in `<output>.rejects`.
-    `chunk_rows` bounds the rows a task holds in memory at once.
+    `chunk_rows` bounds the rows a task holds in memory at once. `source` and
+    `output` are local paths or storage URLs the Spark session can reach; local
+    outputs are checked first (`check_output`).
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     started = time.perf_counter()
-    check_output(source, output)
+    local = not is_url(output)
+    if local:
+        check_output(source, Path(output.removeprefix("file://")))
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_rows))
     frame, has_id = read_input(spark, source, model)
     rows = frame.count()
@@ -228,22 +237,23 @@ def score_dataset(
     task = TaskScorer.of(model, keys)
     frame.mapInPandas(task.scores, _score_schema(frame.schema, keys)).write.mode(
         "overwrite"
-    ).parquet(str(output))
+    ).parquet(output)
     summary = BatchSummary(
-        Path(source), output, None, model.info.version, rows=rows, fast_path=model.scorer.compiled
+        source, output, None, model.info.version, rows=rows, fast_path=model.scorer.compiled
     )
-    for band, count in spark.read.parquet(str(output)).groupBy("risk_band").count().collect():
+    for band, count in spark.read.parquet(output).groupBy("risk_band").count().collect():
         summary.by_band[str(band)] = int(count)
         summary.scored += int(count)
     summary.rejected = rows - summary.scored
     rejects = rejects_dir(output)
-    shutil.rmtree(rejects, ignore_errors=True)
+    if local:
+        shutil.rmtree(rejects.removeprefix("file://"), ignore_errors=True)
     if summary.rejected:
-        frame.mapInPandas(task.rejects, _reject_schema(frame.schema, keys)).write.csv(
-            str(rejects), header=True
-        )
+        frame.mapInPandas(task.rejects, _reject_schema(frame.schema, keys)).write.mode(
+            "overwrite"
+        ).csv(rejects, header=True)
         summary.rejects = rejects
-        summary.problems = spark.read.csv(str(rejects), header=True).count()
+        summary.problems = spark.read.csv(rejects, header=True).count()
     summary.seconds = time.perf_counter() - started
     return summary
 
