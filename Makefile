@@ -16,7 +16,7 @@ $(BIN)/attrition: pyproject.toml uv.lock
 	@if [ -z "$(UV)" ] && ! $(PYTHON) -m uv --version >/dev/null 2>&1; then \
 		echo "uv not found: installing it with pip"; $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv; fi
 	@UV_BIN="$$(command -v uv || echo "$(PYTHON) -m uv")"; \
-		$$UV_BIN sync --frozen --compile-bytecode --python $(PYTHON)
+		$$UV_BIN sync --frozen --extra spark --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 setup: $(BIN)/attrition ## Create .venv with the locked dependencies

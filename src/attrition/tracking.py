@@ -20,10 +20,11 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
 from mlflow.tracking import MlflowClient
 
 import attrition
+from attrition import probability_model
 
 # What a registered model needs to load and predict, pinned to the versions it was trained with.
 MODEL_PACKAGES = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy", "fairlearn")
@@ -216,14 +217,19 @@ def log_and_register_model(
 ) -> tuple[str, str]:
     """Log `model` to the active run (sklearn + pyfunc flavours) and register a new version.
 
-    The pyfunc flavour calls `predict_proba`: column 1 is the attrition probability.
+    The sklearn flavour loads the fitted pipeline; the pyfunc flavour returns one
+    column, `attrition_probability` (see `attrition.probability_model`), so
+    `mlflow.pyfunc.spark_udf` and other one-number consumers get the probability of leaving.
     Returns the registered version number and the model URI.
     """
     with quiet_mlflow():
-        signature = infer_signature(example, model.predict_proba(example))
-        info = mlflow.sklearn.log_model(
-            model,
+        outputs = probability_model.probabilities(model, example).to_frame()
+        signature = infer_signature(example, outputs)
+        info = Model.log(
+            artifact_path=None,
             name="model",
+            flavor=probability_model,
+            sk_model=model,
             signature=signature,
             input_example=example.head(2),
             pip_requirements=requirements,

@@ -189,9 +189,11 @@ def test_pyfunc_returns_the_sklearn_probability(store: Store) -> None:
     features = test_set[[f["name"] for f in meta["features"]]]
     pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}/1")
     sk = mlflow.sklearn.load_model(f"models:/{MODEL}/1")
-    np.testing.assert_array_equal(
-        np.asarray(pyfunc.predict(features))[:, 1], sk.predict_proba(features)[:, 1]
-    )
+    predicted = pyfunc.predict(features)
+    assert isinstance(predicted, pd.Series) and predicted.name == "attrition_probability"
+    np.testing.assert_array_equal(predicted.to_numpy(), sk.predict_proba(features)[:, 1])
+    outputs = pyfunc.metadata.get_output_schema()
+    assert outputs is not None and outputs.input_names() == ["attrition_probability"]
     logged = pd.read_parquet(store.local / "reference/test_predictions.parquet")
     np.testing.assert_allclose(logged["proba"], sk.predict_proba(features)[:, 1])
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,13 @@ serve_app = typer.Typer(
 )
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class Engine(StrEnum):
+    """Where `predict` scores: this process (pandas) or a Spark session."""
+
+    PANDAS = "pandas"
+    SPARK = "spark"
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -175,9 +183,20 @@ def _unregister_webhook(client: Any, webhook_id: str) -> None:
 
 @serve_app.command("predict")
 def predict(
-    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet file of employees.")],
+    input_path: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            help="CSV or Parquet file of employees; with --engine spark, a Parquet "
+            "directory, file, glob or storage URL.",
+        ),
+    ],
     output_path: Annotated[
-        Path, typer.Option("--output", help="Where scores go (.csv or .parquet).")
+        str,
+        typer.Option(
+            "--output",
+            help="Where scores go (.csv or .parquet; with Spark, a directory or storage URL).",
+        ),
     ],
     explain: Annotated[
         bool, typer.Option("--explain", help="Add the top 3 factors per row (slow: ~2 ms a row).")
@@ -194,22 +213,23 @@ def predict(
             "--publish", help="Also make these scores the HR app's current population (/app/)."
         ),
     ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="Score here (pandas) or on a Spark session (needs the extra).")
+    ] = Engine.PANDAS,
+    spark_master: Annotated[
+        str, typer.Option(help="Spark master URL for --engine spark.")
+    ] = "local[*]",
 ) -> None:
     """Score a file with the Production (champion) model; bad rows go to a rejects file."""
     with one_line_errors():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        from attrition.serving.batch import score_file, scoring_version
+        from attrition.serving.batch import scoring_version
         from attrition.serving.manager import ModelManager
         from attrition.serving.model import load_version
 
-        if not input_path.exists():
+        spark = engine is Engine.SPARK
+        if spark and (explain or publish):
+            raise fail("--explain and --publish score in this process: use --engine pandas")
+        if not spark and not Path(input_path).exists():
             raise fail(f"{input_path}: no such file")
         conf = settings()
         client = registry_client(conf)
@@ -221,26 +241,10 @@ def predict(
             model = load_version(client, conf.model_name, chosen, alias=alias)
         if not model.scorer.compiled:
             err.print(f"[yellow]note:[/] {model.scorer.reason}", highlight=False)
-        with Progress(
-            TextColumn("Scoring"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        ) as bar:
-            task = bar.add_task("score", total=None)
-
-            def update(done: int, total: int | None) -> None:
-                bar.update(task, completed=done, total=total)
-
-            summary = score_file(
-                model,
-                input_path,
-                output_path,
-                explain=explain,
-                chunk_rows=chunk_rows,
-                progress=update,
-            )
+        if spark:
+            summary = _score_on_spark(model, input_path, output_path, spark_master, chunk_rows)
+        else:
+            summary = _score_here(model, Path(input_path), Path(output_path), explain, chunk_rows)
         out.print(summary.headline(conf.model_name), highlight=False)
         if summary.rejects is not None:
             err.print(
@@ -249,7 +253,50 @@ def predict(
                 highlight=False,
             )
         if publish:
-            _publish(conf, client, model, input_path)
+            _publish(conf, client, model, Path(input_path))
+
+
+def _score_here(
+    model: Any, input_path: Path, output_path: Path, explain: bool, chunk_rows: int
+) -> Any:
+    """Score the file in this process, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from attrition.serving.batch import score_file
+
+    with Progress(
+        TextColumn("Scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("score", total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return score_file(
+            model,
+            input_path,
+            output_path,
+            explain=explain,
+            chunk_rows=chunk_rows,
+            progress=update,
+        )
+
+
+def _score_on_spark(model: Any, source: str, output: str, master: str, chunk_rows: int) -> Any:
+    """Score a Parquet dataset on the active Spark session, else one started on `master`."""
+    from attrition.serving.spark_batch import score_dataset, spark_session
+
+    with err.status(f"Scoring on Spark ({master})"):
+        session, started = spark_session(master)
+        try:
+            return score_dataset(session, model, source, output, chunk_rows=chunk_rows)
+        finally:
+            if started:
+                session.stop()
 
 
 def _publish(conf: Any, client: Any, model: Any, input_path: Path) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,11 @@ import pyarrow.parquet as pq
 
 from attrition.data.ranges import plain_number
 from attrition.errors import BatchInputError, RegistryError
-from attrition.serving.model import LoadedModel
 from attrition.serving.schemas import FeatureSpec
+from attrition.serving.scores import scores_table
+
+if TYPE_CHECKING:
+    from attrition.serving.model import LoadedModel
 
 DEFAULT_CHUNK_ROWS = 100_000
 EXPLAIN_FACTORS = 3
@@ -39,9 +42,9 @@ Progress = Callable[[int, int | None], None]
 class BatchSummary:
     """What one batch scoring run did."""
 
-    input: Path
-    output: Path
-    rejects: Path | None
+    input: Path | str  # a str: a Spark source (glob or storage URL)
+    output: Path | str
+    rejects: Path | str | None
     model_version: str
     rows: int = 0
     scored: int = 0
@@ -275,15 +278,13 @@ def validate_chunk(
 def score_frame(model: LoadedModel, inputs: pd.DataFrame, explain: bool = False) -> pd.DataFrame:
     """Probability, decision (0/1), risk band and model version for valid input rows."""
     probabilities = model.scorer.many(inputs)
-    out = pd.DataFrame(
-        {
-            "attrition_probability": probabilities,
-            "decision": (probabilities >= model.threshold).astype(np.int8),
-            "risk_band": model.bands_of(probabilities),
-            "model_version": model.info.version,
-            "model_semver": model.info.semver or "",
-        },
-        index=inputs.index,
+    out = scores_table(
+        probabilities,
+        model.threshold,
+        model.bands_of(probabilities),
+        model.info.version,
+        model.info.semver,
+        inputs.index,
     )
     if explain and len(inputs):
         factors = model.explain(inputs, k=EXPLAIN_FACTORS)

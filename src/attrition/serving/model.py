@@ -33,6 +33,7 @@ from attrition.serving.schemas import (
     specs_from_metadata,
     specs_from_signature,
 )
+from attrition.serving.scores import bands_of
 
 log = logging.getLogger("attrition.serving")
 
@@ -123,12 +124,7 @@ class LoadedModel:
 
     def bands_of(self, probabilities: np.ndarray) -> np.ndarray:
         """Risk band of each probability, vectorised."""
-        names = np.array([name for name, _ in self._edges] + [self._edges[-1][0]], dtype=object)
-        edges = np.array([edge for _, edge in self._edges])
-        index = np.argmax(probabilities[:, None] >= edges[None, :], axis=1)
-        none = ~(probabilities[:, None] >= edges[None, :]).any(axis=1)
-        index[none] = len(edges)
-        return np.asarray(names[index])
+        return bands_of(probabilities, self.bands)
 
     @property
     def explainer(self) -> Any:
