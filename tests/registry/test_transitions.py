@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import math
 import multiprocessing
+import re
 import threading
 import time
 from collections.abc import Iterator
