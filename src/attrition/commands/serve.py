@@ -137,6 +137,7 @@ def predict(
 ) -> None:
     """Score a file with the Production (champion) model; bad rows go to a rejects file."""
     with one_line_errors():
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -145,7 +146,9 @@ def predict(
             TimeElapsedColumn,
         )
 
+        from attrition.registry.governance import ChampionGuard
         from attrition.serving.batch import score_file, scoring_version
+        from attrition.serving.governance import batch_admission
         from attrition.serving.manager import ModelManager
         from attrition.serving.model import load_version
 
@@ -157,6 +160,10 @@ def predict(
         if version is None:
             champion = ModelManager(conf.tracking_uri, conf.model_name).champion_version(client)
         chosen, alias = scoring_version(conf.model_name, version, champion)
+        check = ChampionGuard().check(client, conf.model_name, chosen)
+        warning = batch_admission(check, requested=version is not None)
+        if warning:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         with err.status(f"Loading {conf.model_name} version {chosen}"):
             model = load_version(client, conf.model_name, chosen, alias=alias)
         if not model.scorer.compiled:

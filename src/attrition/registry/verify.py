@@ -271,9 +271,7 @@ def _tag_findings(tags: Mapping[str, str], state: TrailState) -> list[str]:
     return found
 
 
-def check_model(
-    name: str, facts: Sequence[VersionFacts], key: bytes | None = None
-) -> ModelVerdict:
+def check_model(name: str, facts: Sequence[VersionFacts], key: bytes | None = None) -> ModelVerdict:
     """Every version's verdict plus the cross-version findings."""
     verdict = ModelVerdict(name, {f.version: check_version(f, key) for f in facts})
     production = [f.version for f in facts if f.stage == "Production"]
