@@ -121,10 +121,8 @@ def _run_of(tags: dict[str, str], run_id: str | None) -> str | None:
     return tags.get("attrition.run_id") or run_id or None
 
 
-def _artifact_records(
-    client: MlflowClient, run_id: str, name: str, version: str
-) -> list[dict[str, Any]]:
-    """The records of one version in its run's `audit_trail.jsonl`, as stored."""
+def _run_records(client: MlflowClient, run_id: str) -> list[dict[str, Any]]:
+    """Every record in a run's `audit_trail.jsonl` (a run may back versions of several models)."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = client.download_artifacts(run_id, TRAIL_ARTIFACT, tmp)
@@ -132,11 +130,18 @@ def _artifact_records(
             return []
         lines = Path(local).read_text(encoding="utf-8").splitlines()
     found = [_record(line) for line in lines if line.strip()]
-    return [
-        r
-        for r in found
-        if r is not None and r.get("model") == name and str(r.get("version")) == str(version)
-    ]
+    return [r for r in found if r is not None]
+
+
+def _belongs(record: dict[str, Any], name: str, version: str) -> bool:
+    return record.get("model") == name and str(record.get("version")) == str(version)
+
+
+def _artifact_records(
+    client: MlflowClient, run_id: str, name: str, version: str
+) -> list[dict[str, Any]]:
+    """The records of one version in its run's `audit_trail.jsonl`, as stored."""
+    return [r for r in _run_records(client, run_id) if _belongs(r, name, version)]
 
 
 def _seq(record: dict[str, Any]) -> int:
@@ -223,7 +228,8 @@ def append_event(client: MlflowClient, event: AuditEvent) -> AuditEvent:
                 client.set_model_version_tag(event.model, event.version, tag, _dump(record))
         client.set_model_version_tag(event.model, event.version, SUMMARY_TAG, summary)
         return event
-    client.log_text(run, "".join(_dump(r) + "\n" for r in records), TRAIL_ARTIFACT)
+    others = [r for r in _run_records(client, run) if not _belongs(r, event.model, event.version)]
+    client.log_text(run, "".join(_dump(r) + "\n" for r in others + records), TRAIL_ARTIFACT)
     client.set_model_version_tag(event.model, event.version, SUMMARY_TAG, summary)
     for tag in tags:
         if _is_event_tag(tag):
