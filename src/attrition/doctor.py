@@ -144,6 +144,7 @@ def check_champion_governance(client: Any, model_name: str, champion: str) -> Ch
     from attrition.registry.governance import ChampionGuard
 
     name = "champion governance"
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         check = ChampionGuard().check(client, model_name, champion)
     except Exception as exc:

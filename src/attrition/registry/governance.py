@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
@@ -26,6 +24,7 @@ from mlflow.tracking import MlflowClient
 from attrition.errors import RegistryError
 from attrition.registry.audit import version_records
 from attrition.registry.chain import audit_key
+from attrition.registry.compare import download_bytes
 from attrition.registry.verify import (
     GateArtifact,
     ModelVerdict,
@@ -40,14 +39,6 @@ from attrition.registry.verify import (
 from attrition.registry.versions import get_version, num, run_id_of, stage_of, versions
 
 GATE_REPORT_FOLDER = "gate_reports"
-
-
-def _read_bytes(client: MlflowClient, run_id: str, path: str) -> bytes | None:
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            return Path(client.download_artifacts(run_id, path, tmp)).read_bytes()
-        except (MlflowException, OSError):
-            return None
 
 
 def _artifact(body: bytes) -> GateArtifact:
@@ -73,12 +64,7 @@ def gate_reports(
     if legacy or any(r.get("legacy") for r in records):
         with contextlib.suppress(MlflowException, OSError):
             wanted |= {f.path for f in client.list_artifacts(run_id, GATE_REPORT_FOLDER)}
-    found = {}
-    for path in sorted(wanted):
-        body = _read_bytes(client, run_id, path)
-        if body is not None:
-            found[path] = _artifact(body)
-    return found
+    return {path: _artifact(body) for path, body in download_bytes(client, run_id, wanted).items()}
 
 
 def _aliases_by_version(client: MlflowClient, name: str) -> dict[str, list[str]]:
