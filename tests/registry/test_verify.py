@@ -22,11 +22,23 @@ from attrition.registry.verify import (
 Records = list[dict[str, Any]]
 
 
-def report(stage: str, version: str = "1", outcome: str = "passed", reason: str | None = None):
+def report(
+    stage: str,
+    version: str = "1",
+    outcome: str = "passed",
+    reason: str | None = None,
+    model: str = "m",
+):
     """A stored gate report: its artifact path and what `verify` reads of it."""
-    data = {"target_stage": stage, "version": version, "outcome": outcome, "reason": reason}
+    data = {
+        "target_stage": stage,
+        "version": version,
+        "outcome": outcome,
+        "reason": reason,
+        "model_name": model,
+    }
     body = json.dumps(data, indent=2).encode()
-    path = f"gate_reports/{stage}_{outcome}_{reason}.json"
+    path = f"gate_reports/{model}_{stage}_{outcome}_{reason}.json"
     return path, GateArtifact(hashlib.sha256(body).hexdigest(), data)
 
 
@@ -50,7 +62,8 @@ PRODUCTION = report("Production")
 FORCED = report("Production", outcome="forced", reason="pilot")
 FORCED_NO_REASON = report("Production", outcome="forced", reason=" ")
 FAILED = report("Staging", outcome="failed")
-REPORTS = dict([STAGING, PRODUCTION, FORCED, FORCED_NO_REASON, FAILED])
+OTHER_MODEL = report("Staging", model="other")
+REPORTS = dict([STAGING, PRODUCTION, FORCED, FORCED_NO_REASON, FAILED, OTHER_MODEL])
 
 
 def chained(events: list[AuditEvent], key: bytes | None = None) -> Records:
@@ -162,6 +175,7 @@ def _insert(records: Records) -> None:
             "restores a version never gated into Production",
         ),
         ("Archived", [move("Staging", "None", STAGING)], (), "stage Archived is not backed"),
+        ("Staging", [move("Staging", "None", OTHER_MODEL)], (), "for another transition"),
     ],
     ids=[
         "staging-passed",
@@ -174,6 +188,7 @@ def _insert(records: Records) -> None:
         "rollback-of-gated",
         "rollback-of-never-gated",
         "archived-by-hand",
+        "report-of-another-model",
     ],
 )
 def test_stage_and_alias_backing(

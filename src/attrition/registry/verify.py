@@ -119,9 +119,10 @@ def report_problem(event: AuditEvent, reports: Mapping[str, GateArtifact]) -> st
     return None
 
 
-def _acceptable(data: Mapping[str, Any], stage: str, version: str) -> str | None:
-    """Why a gate report does not back entering `stage`; None when it does."""
-    if data.get("target_stage") != stage or str(data.get("version")) != str(version):
+def _acceptable(data: Mapping[str, Any], stage: str, event: AuditEvent) -> str | None:
+    """Why a gate report does not back `event` entering `stage`; None when it does."""
+    same = data.get("target_stage") == stage and str(data.get("version")) == str(event.version)
+    if not same or data.get("model_name", event.model) != event.model:
         return "its gate report is for another transition"
     outcome = data.get("outcome")
     if outcome == "passed":
@@ -145,9 +146,9 @@ def gate_backing(
         if problem is not None:
             return problem, None
         data = reports[event.gate_report or ""].data
-        return _acceptable(data, stage, event.version), str(data.get("outcome"))
+        return _acceptable(data, stage, event), str(data.get("outcome"))
     for artifact in reports.values():
-        if _acceptable(artifact.data, stage, event.version) is None:
+        if _acceptable(artifact.data, stage, event) is None:
             return None, str(artifact.data.get("outcome"))
     return f"legacy record {event.seq} has no passing {stage} gate report to rely on", None
 
