@@ -23,6 +23,7 @@ from attrition.commands.server import server_app
 from attrition.commands.train import train_app
 from attrition.commands.tune import tune_app
 from attrition.commands.ui import ui_app
+from attrition.commands.verify import verify_app
 from attrition.commands.versions import versions_app
 from attrition.redact import install_log_redaction
 
@@ -37,6 +38,7 @@ app.add_typer(data_app, name="data")
 for commands in (train_app, tune_app, review_app, serve_app, doctor_app, ui_app):
     app.registered_commands.extend(commands.registered_commands)
 models_app.registered_commands.extend(versions_app.registered_commands)
+models_app.registered_commands.extend(verify_app.registered_commands)
 app.add_typer(models_app, name="models", help="Registry: list, describe, transition, rollback.")
 app.add_typer(monitor_app, name="monitor", help="Drift, realised performance, the scheduled job.")
 app.add_typer(maintenance_app, name="maintenance", help="Store status, gc, archives, indexes.")

@@ -9,6 +9,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from attrition import tracking
 from attrition.redact import redact_text, redact_url
@@ -133,7 +134,26 @@ def check_registry(tracking_uri: str, model_name: str) -> list[Check]:
             else "no champion (nothing in Production yet)",
         )
     )
+    if champion:
+        checks.append(check_champion_governance(client, model_name, str(champion)))
     return checks
+
+
+def check_champion_governance(client: Any, model_name: str, champion: str) -> Check:
+    """The champion is backed by its audit trail (the check `serve` makes before loading it)."""
+    from attrition.registry.governance import ChampionGuard
+
+    name = "champion governance"
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        check = ChampionGuard().check(client, model_name, champion)
+    except Exception as exc:
+        return Check(name, False, str(exc).splitlines()[0][:200], "")
+    fix = f"attrition models verify --name {model_name}"
+    if not check.verified or check.model_findings:
+        return Check(name, False, check.reason(), fix)
+    notes = f" ({'; '.join(check.notes)})" if check.notes else ""
+    return Check(name, True, f"version {champion} verified against its audit trail{notes}")
 
 
 def diagnose(tracking_uri: str, artifact_location: str | None, model_name: str) -> list[Check]:

@@ -132,7 +132,31 @@ class ServingStore:
         return name, mapping
 
     def set_champion(self, version: str, name: str = MODEL_NAME) -> None:
-        self.client.set_registered_model_alias(name, "champion", version)
+        """Make `version` the champion through the gated transitions (forced, with a reason),
+        so the champion is backed by its audit trail as the server requires."""
+        promote_to_champion(self.client, name, version)
+
+
+def promote_to_champion(client: MlflowClient, name: str, version: str) -> None:
+    """Staging then Production with `--force --reason`, as `attrition models transition-stage`."""
+    from attrition.config import load_gate_thresholds
+    from attrition.registry.transitions import transition
+
+    stage = client.get_model_version(name, version).current_stage
+    if stage == "Production":
+        return
+    for target in ("Staging", "Production")[1 if stage == "Staging" else 0 :]:
+        transition(
+            client,
+            name,
+            version,
+            target,
+            thresholds=load_gate_thresholds(),
+            actor="tests",
+            force=True,
+            reason="test fixture",
+            first_deployment=True,
+        )
 
 
 def _register(

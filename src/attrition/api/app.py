@@ -34,6 +34,7 @@ from attrition.api.routers import (
 )
 from attrition.config import Settings
 from attrition.redact import install_log_redaction
+from attrition.serving.governance import Gatekeeper
 from attrition.serving.journal import default_directory
 from attrition.serving.lifetime import die_with_parent
 from attrition.serving.manager import ModelManager
@@ -74,6 +75,7 @@ def build_state(
         settings.model_name,
         alias=options.serve_alias,
         max_batch=options.max_batch,
+        gatekeeper=Gatekeeper(settings.model_name, enforced=not options.serve_unverified),
     )
     store = store or PredictionStore(settings.prediction_store_url)
     journal_dir = None
@@ -93,6 +95,8 @@ def build_state(
 
     manager.on_swap.append(swapped)
     manager.on_failure.append(lambda version, error: metrics.reload_failures.inc())
+    if manager.gatekeeper is not None:
+        manager.gatekeeper.on_alert.append(lambda problem: metrics.governance_alerts.inc())
     if manager.current is not None:
         swapped(None, manager.current)
     return ServingState(settings, options, manager, recorder, metrics)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from attrition.commands.common import (
@@ -30,6 +31,7 @@ from attrition.config import load_gate_thresholds
 if TYPE_CHECKING:
     from attrition.registry.gates import GateReport
     from attrition.registry.overview import ModelOverview
+    from attrition.registry.verify import ModelVerdict
 
 models_app = typer.Typer(
     cls=OneLineUsageGroup,
@@ -105,6 +107,7 @@ def gate_table(report: GateReport) -> Table:
 def list_models() -> None:
     """Every registered model: versions with stage, aliases, run and test ROC AUC."""
     with one_line_errors():
+        from attrition.registry.governance import model_verdict
         from attrition.registry.versions import version_rows
 
         client = registry_client(settings())
@@ -123,8 +126,10 @@ def list_models() -> None:
                     "created (UTC)",
                     "run id",
                     "test ROC AUC",
+                    "governance",
                 ),
             )
+            verdict = model_verdict(client, model.name)
             for row in version_rows(client, model.name):
                 table.add_row(
                     row.version,
@@ -134,11 +139,28 @@ def list_models() -> None:
                     _when(row.created),
                     row.run_id or "",
                     _num(row.test_roc_auc),
+                    _governance(verdict, row.version),
                 )
             out.print(table)
+            _print_model_findings(verdict)
 
 
-def _versions_table(overview: ModelOverview) -> Table:
+def _governance(verdict: ModelVerdict, version: str) -> str:
+    """`verified` or `UNVERIFIED: <first finding>` for one version's cell."""
+    found = verdict.versions.get(version)
+    if found is None or found.verified:
+        return "verified" + (" (legacy, unchained)" if found and found.notes else "")
+    return f"[red]UNVERIFIED[/]: {escape(found.findings[0])}"
+
+
+def _print_model_findings(verdict: ModelVerdict) -> None:
+    for finding in verdict.findings:
+        err.print(f"[red]registry mismatch[/] in {verdict.name}: {escape(finding)}")
+    if not verdict.clean:
+        err.print(f"run `attrition models verify --name {verdict.name}` for every finding")
+
+
+def _versions_table(overview: ModelOverview, verdict: ModelVerdict) -> Table:
     from attrition.registry.versions import REVIEW_TAG
 
     table = _table(
@@ -152,6 +174,7 @@ def _versions_table(overview: ModelOverview) -> Table:
             "test ROC AUC",
             "review",
             "run id",
+            "governance",
         ),
     )
     for row in overview.versions:
@@ -164,6 +187,7 @@ def _versions_table(overview: ModelOverview) -> Table:
             _num(row.test_roc_auc),
             row.tags.get(REVIEW_TAG, ""),
             row.run_id or "",
+            _governance(verdict, row.version),
         )
     return table
 
@@ -208,12 +232,21 @@ def _trail_table(overview: ModelOverview) -> Table:
 def describe(name: ModelNameOption = None) -> None:
     """One model's versions, stages, aliases, latest gate results and audit trail."""
     with one_line_errors():
+        from attrition.registry.governance import model_verdict
         from attrition.registry.overview import model_overview
 
         conf = settings()
-        overview = model_overview(registry_client(conf), name or conf.model_name)
-        for table in (_versions_table(overview), _gates_table(overview), _trail_table(overview)):
+        client = registry_client(conf)
+        overview = model_overview(client, name or conf.model_name)
+        verdict = model_verdict(client, overview.name)
+        tables = (
+            _versions_table(overview, verdict),
+            _gates_table(overview),
+            _trail_table(overview),
+        )
+        for table in tables:
             out.print(table)
+        _print_model_findings(verdict)
 
 
 @models_app.command("transition-stage")

@@ -222,7 +222,11 @@ def predict(
 ) -> None:
     """Score a file with the Production (champion) model; bad rows go to a rejects file."""
     with one_line_errors():
+        from rich.markup import escape
+
+        from attrition.registry.governance import ChampionGuard
         from attrition.serving.batch import scoring_version
+        from attrition.serving.governance import batch_admission
         from attrition.serving.manager import ModelManager
         from attrition.serving.model import load_version
 
@@ -237,6 +241,10 @@ def predict(
         if version is None:
             champion = ModelManager(conf.tracking_uri, conf.model_name).champion_version(client)
         chosen, alias = scoring_version(conf.model_name, version, champion)
+        check = ChampionGuard().check(client, conf.model_name, chosen)
+        warning = batch_admission(check, requested=version is not None)
+        if warning:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         with err.status(f"Loading {conf.model_name} version {chosen}"):
             model = load_version(client, conf.model_name, chosen, alias=alias)
         if not model.scorer.compiled:

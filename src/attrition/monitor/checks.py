@@ -17,7 +17,13 @@ import pandas as pd
 
 from attrition.config import Settings
 from attrition.errors import DataError
-from attrition.monitor.reference import Reference, load_model, load_reference, resolve_version
+from attrition.monitor.reference import (
+    Reference,
+    load_model,
+    load_reference,
+    no_progress_bars,
+    resolve_version,
+)
 from attrition.redact import redact_url
 
 if TYPE_CHECKING:
@@ -48,11 +54,21 @@ class Champion:
 
 
 def open_champion(settings: Settings, version: str | None = None) -> Champion:
-    """The `champion` version of the configured model (or `version`) with its reference."""
+    """The `champion` version of the configured model (or `version`) with its reference.
+
+    The champion must be backed by its audit trail (`attrition models verify`); an
+    explicitly requested version is monitored as asked.
+    """
+    from attrition.registry.governance import require_verified
     from attrition.tracking import client_for
 
     client = client_for(settings.tracking_uri)
     number = resolve_version(client, settings.model_name, version)
+    if version is None:
+        with no_progress_bars():
+            require_verified(
+                client, settings.model_name, number, "refusing to monitor the champion"
+            )
     reference = load_reference(client, settings.model_name, number)
     return Champion(client, settings.model_name, number, reference)
 

@@ -274,6 +274,7 @@ def accept_inconclusive(
                 f"({evidence.policy.name} policy): {reason}",
                 outcome="recorded",
                 at=at,
+                signed_off=wanted,
             ),
         )
     return wanted

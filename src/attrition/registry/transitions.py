@@ -3,7 +3,10 @@
 Every change runs under a cross-process lock on the registry's store
 (`attrition.registry.lock`), re-reads the state after acquiring it, moves the
 stage and its alias together, and is recorded in the audit trail
-(`attrition.registry.audit`).
+(`attrition.registry.audit`), each transition record holding the hash of the gate
+report it relies on. The Production gates read the Staging record, the review and
+the sign-offs from that trail, never from tags; a rollback restores only a version
+that `attrition.registry.verify` finds backed by its trail.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from attrition.registry.evidence import (
     staging_results,
 )
 from attrition.registry.gates import GateReport, GateResult, build_report, utc_now
+from attrition.registry.governance import trail_evidence
 from attrition.registry.lock import registry_lock
 from attrition.registry.notes import record_reasons
 from attrition.registry.production_gates import (
@@ -32,6 +36,7 @@ from attrition.registry.production_gates import (
     staging_record_gate,
 )
 from attrition.registry.signoffs import signoff_gate
+from attrition.registry.verify import TrailState, VersionVerdict
 from attrition.registry.versions import (
     ALIASES,
     LEFT_PRODUCTION_TAG,
@@ -102,11 +107,15 @@ def _evaluate(
     if stage == "Archived":
         return [], None
     evidence = gate_evidence(client, mv, thresholds, policy)
+    trail, verdict = trail_evidence(client, mv)
+    evidence.signoffs = {
+        gate: {"actor": e.actor, "reason": e.reason, "at": e.at}
+        for gate, e in trail.signoffs.items()
+    }
     staging = staging_results(evidence, thresholds)
     if stage == "Staging":
         return staging, evidence
 
-    tags = mv.tags or {}
     all_versions = versions(client, mv.name)
     others = [v for v in all_versions if num(v) != num(mv)]
     champion = champion_of(client, mv.name, others)
@@ -120,9 +129,13 @@ def _evaluate(
     ever = any(
         LEFT_PRODUCTION_TAG in (v.tags or {}) or v.current_stage == "Production" for v in others
     )
+    review = trail.review
     return [
-        staging_record_gate(stage_of(mv), tags.get("attrition.stage_gate")),
-        review_gate(tags.get(REVIEW_TAG), tags.get(REVIEW_TAG + ".reason")),
+        staging_record_gate(stage_of(mv), staging_record(trail, verdict)),
+        review_gate(
+            review.action.removeprefix("review:") if review else None,
+            review.reason if review else None,
+        ),
         signoff_gate(staging),
         ab_gate(comparison, thresholds.non_inferiority_margin, problem),
         reference_gate(evidence.artifacts),
@@ -133,6 +146,20 @@ def _evaluate(
             first_deployment,
         ),
     ], evidence
+
+
+def staging_record(trail: TrailState, verdict: VersionVerdict) -> str | None:
+    """The Staging gate record the trail backs: its outcome, or why there is none.
+
+    Read from the audit trail and the gate report artifact its record hashes, so a
+    hand-set `attrition.stage_gate` tag asserts nothing.
+    """
+    if not verdict.verified:
+        return f"unverified ({verdict.findings[0]})"
+    if "Staging" not in trail.entered:
+        return None
+    why = trail.entered["Staging"]
+    return f"unbacked ({why})" if why else trail.gate_outcome.get("Staging")
 
 
 def _set_stage(client: MlflowClient, name: str, version: str, stage: str) -> None:
@@ -222,12 +249,12 @@ def transition(
             fairness_policy=evidence.policy_record if evidence else None,
             feasibility=feasibility_of(evidence, thresholds) if evidence else None,
         )
-        store_gate_report(client, run_id_of(mv), report)
+        stored = store_gate_report(client, run_id_of(mv), report)
         if not report.passed and not force:
-            append_event(client, event_for(report, "transition", "refused"))
+            append_event(client, event_for(report, "transition", "refused", stored))
             raise TransitionRefused(report)
         _apply(client, mv, stage, actor, report)
-        append_event(client, event_for(report, "transition", "applied"))
+        append_event(client, event_for(report, "transition", "applied", stored))
     return report
 
 
@@ -275,6 +302,7 @@ def rollback(
         target = rollback_target(all_versions, champion)
         if target is None:
             raise RegistryError(f"'{name}' has no previous Production version to roll back to")
+        _require_restorable(client, target)
         for current in in_stage(all_versions, "Production"):
             _archive(client, current, actor, f"rolled back to version {num(target)}{detail}")
         _set_stage(client, name, num(target), "Production")
@@ -293,6 +321,23 @@ def rollback(
             ),
         )
     return num(target), num(champion) if champion else None
+
+
+def _require_restorable(client: MlflowClient, target: ModelVersion) -> None:
+    """Refuse to restore a version whose trail is broken or never backed it into Production."""
+    trail, verdict = trail_evidence(client, target)
+    why = None
+    if not verdict.verified:
+        why = "; ".join(verdict.findings)
+    elif "Production" not in trail.entered:
+        why = "its audit trail has no applied Production transition"
+    elif trail.entered["Production"]:
+        why = str(trail.entered["Production"])
+    if why:
+        raise RegistryError(
+            f"refusing to restore version {num(target)} of '{target.name}': it is not "
+            f"verified: {why} (see `attrition models verify`)"
+        )
 
 
 def record_review(

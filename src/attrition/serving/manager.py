@@ -4,6 +4,8 @@ The served model is one reference, replaced in a single assignment: a request
 that already holds the old model finishes with it, the next one gets the new
 one, and nothing waits. A version that fails to load or to answer its smoke
 prediction is never swapped in; the failure is kept for `/ready` and logged.
+With a `Gatekeeper`, a version its audit trail does not back is not loaded either
+(`attrition.serving.governance`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from attrition.serving.governance import Gatekeeper
 from attrition.serving.model import LoadedModel, ModelLoadError, load_version
 
 log = logging.getLogger("attrition.serving")
@@ -55,7 +58,7 @@ class ReloadStatus:
 class Reload:
     """Result of one reload attempt."""
 
-    outcome: str  # loaded | unchanged | failed | no_champion
+    outcome: str  # loaded | unchanged | failed | no_champion | refused
     version: str | None = None
     previous_version: str | None = None
     error: str | None = None
@@ -70,6 +73,7 @@ class ModelManager:
         alias: registry alias to serve.
         max_batch: largest batch the request schema accepts.
         loader: loads one version (tests pass a failing one).
+        gatekeeper: checks each champion version against its audit trail before loading.
     """
 
     def __init__(
@@ -79,12 +83,14 @@ class ModelManager:
         alias: str = "champion",
         max_batch: int = 1000,
         loader: Callable[..., LoadedModel] = load_version,
+        gatekeeper: Gatekeeper | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.model_name = model_name
         self.alias = alias
         self.max_batch = max_batch
         self.loader = loader
+        self.gatekeeper = gatekeeper
         self.current: LoadedModel | None = None
         self.status = ReloadStatus()
         self.on_swap: list[Callable[[LoadedModel | None, LoadedModel], None]] = []
@@ -137,6 +143,11 @@ class ModelManager:
                         self.tracking_uri,
                     )
                 return Reload("no_champion", previous, previous)
+            refusal = self.gatekeeper.admit(client, version) if self.gatekeeper else None
+            if refusal is not None and (version != previous or force):
+                # Not backed by the audit trail: keep what is served (or serve nothing).
+                self.status.outcome = "refused"
+                return Reload("refused", version, previous, refusal)
             if version == previous and not force:
                 self.status.outcome = "unchanged"
                 self.status.failed_version = self.status.error = None

@@ -77,6 +77,11 @@ class ServingMetrics:
             "Model versions that failed to load or to answer a smoke prediction.",
             registry=r,
         )
+        self.governance_alerts = Counter(
+            "attrition_governance_alerts",
+            "Champion versions (or registry states) found not backed by the audit trail.",
+            registry=r,
+        )
         self.store_pending = Gauge(
             "attrition_prediction_store_pending",
             "Predictions accepted but not yet written to the store.",

@@ -21,6 +21,11 @@ class ServingOptions(BaseSettings):
         default=30.0, ge=0, description="Registry poll interval (0 disables polling)."
     )
     serve_alias: str = Field(default="champion", description="Registry alias to serve.")
+    serve_unverified: bool = Field(
+        default=False,
+        description="Escape hatch: load the alias's version even when its audit trail does not "
+        "back it (the findings are still reported on /ready and logged).",
+    )
     max_batch: int = Field(default=1000, ge=1, description="Largest /predict/batch request.")
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."

@@ -105,6 +105,7 @@ class ModelInfo(BaseModel):
     scoring: str
     features: list[dict[str, Any]]
     loaded_at: str
+    governance: dict[str, Any] | None = None
 
 
 class Readiness(BaseModel):
@@ -115,12 +116,13 @@ class Readiness(BaseModel):
     model_version: str | None = None
     reason: str | None = None
     last_reload: dict[str, Any] | None = None
+    governance: dict[str, Any] | None = None
 
 
 class ReloadOutcome(BaseModel):
     """Result of a reload request."""
 
-    outcome: Literal["loaded", "unchanged", "failed", "no_champion"]
+    outcome: Literal["loaded", "unchanged", "failed", "no_champion", "refused"]
     version: str | None = None
     previous_version: str | None = None
     error: str | None = None

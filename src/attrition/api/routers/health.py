@@ -30,8 +30,12 @@ async def ready(state: State) -> JSONResponse:
     status = manager.status
     last = status.to_dict()
     reason: str | None = None
+    keeper = manager.gatekeeper
+    governance = keeper.status.to_dict() if keeper else None
     if model is None:
-        if status.outcome == "failed" and status.failed_version is None:
+        if status.outcome == "refused" and keeper is not None:
+            reason = f"not loaded: {keeper.status.reason}"
+        elif status.outcome == "failed" and status.failed_version is None:
             reason = f"registry check failed: {status.error}"
         elif status.outcome == "failed":
             reason = f"version {status.failed_version} failed to load: {status.error}"
@@ -42,7 +46,11 @@ async def ready(state: State) -> JSONResponse:
                 else "the registry has not been checked yet"
             )
         body = Readiness(
-            ready=False, model_name=manager.model_name, reason=reason, last_reload=last
+            ready=False,
+            model_name=manager.model_name,
+            reason=reason,
+            last_reload=last,
+            governance=governance,
         )
         return JSONResponse(body.model_dump(), status_code=503)
     if status.failed_version is not None:
@@ -52,11 +60,14 @@ async def ready(state: State) -> JSONResponse:
         )
     elif status.outcome == "failed":
         reason = f"still serving version {model.info.version}: {status.error}"
+    elif keeper is not None:
+        reason = keeper.served_reason(model.info.version)
     body = Readiness(
         ready=True,
         model_name=manager.model_name,
         model_version=model.info.version,
         reason=reason,
         last_reload=last,
+        governance=governance,
     )
     return JSONResponse(body.model_dump())
