@@ -72,7 +72,9 @@ def run(command: list[str], env: dict[str, str], cwd: Path) -> None:
 
 
 def train_champion(work: Path, env: dict[str, str], trials: int) -> None:
-    """Train with the CLI, then make the new version champion (alias and stage)."""
+    """Train with the CLI, then promote the new version to Production (and `@champion`)
+    through the gated transitions, overridden with a reason: a benchmark measures speed,
+    not the model's quality, and the served champion must verify like a real one."""
     from mlflow.tracking import MlflowClient
 
     attrition = str(BIN / "attrition")
@@ -89,8 +91,16 @@ def train_champion(work: Path, env: dict[str, str], trials: int) -> None:
     uri = env["MLFLOW_TRACKING_URI"]
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     version = max(int(v.version) for v in client.search_model_versions(f"name='{MODEL}'"))
-    client.set_registered_model_alias(MODEL, "champion", str(version))
-    client.transition_model_version_stage(MODEL, str(version), "Production")
+    for stage in ("Staging", "Production"):
+        run(
+            [
+                *(attrition, "models", "transition-stage", "--model-name", MODEL),
+                *("--version", str(version), "--stage", stage, "--force"),
+                *("--reason", "benchmark: speed, not model quality"),
+            ],
+            env,
+            work,
+        )
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -22,18 +24,73 @@ from attrition.commands.common import (
     registry_client,
     settings,
 )
-from attrition.commands.tune import (
-    StorageOption,
-    StudyNameOption,
-    WorkersOption,
-    check_storage,
-    data_location,
-    study_name,
-)
 from attrition.config import load_dataset_config, load_gate_thresholds
 from attrition.redact import redact_url
 
 train_app = typer.Typer()
+
+DETERMINISM = (
+    "Deterministic: the training rows, folds and model seed, hence each trial's score given "
+    "its parameters; with --workers 1 the whole search, equal to the in-memory one. Not "
+    "deterministic with several workers: which parameters are sampled, since each worker's "
+    "TPE sampler conditions on the trials completed so far, in the order they finish, and "
+    "which trials the pruner stops."
+)
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--study-storage",
+        help="Optuna RDB storage for a shared search study (postgresql://… or sqlite:///…), "
+        "in a database of its own, not MLflow's. Default: the study stays in memory.",
+    ),
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker processes that share the study's trial budget (needs --study-storage). "
+        + DETERMINISM,
+    ),
+]
+StudyNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--study-name",
+        help="Name of the new study. Default: attrition-EXPERIMENT-SEED-UTCTIME-RANDOM.",
+    ),
+]
+
+
+def study_name(experiment: str, seed: int) -> str:
+    """A new study's default name: the run's experiment and seed, the time, a random tag."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"attrition-{experiment}-{seed}-{stamp}-{secrets.token_hex(2)}"
+
+
+def data_location(data: str | None, rows: int) -> str:
+    """Where a joining worker finds the data: an absolute path, a URL without its password,
+    or `generated:ROWS` (regenerated from the seed)."""
+    if data is None:
+        return f"generated:{rows}"
+    if "://" in data:
+        return redact_url(data)
+    return str(Path(data).resolve())
+
+
+def check_storage(storage: str | None, workers: int, tracking_uri: str) -> None:
+    """Refuse several workers without a storage, and a study kept in MLflow's own database."""
+    if storage is None:
+        if workers > 1:
+            raise fail("--workers needs --study-storage: worker processes share a stored study")
+        return
+    if storage.rstrip("/") == tracking_uri.rstrip("/"):
+        raise fail(
+            "--study-storage must be a database of its own: Optuna and MLflow "
+            "both keep an alembic_version table"
+        )
+
+
 GENERATED_ROWS = 3000
 
 
