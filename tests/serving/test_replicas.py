@@ -92,9 +92,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 
 @pytest.fixture
 def registry(trained: Trained, tmp_path: Path) -> Iterator[str]:
-    """This test's own copy of the registry (the versions' artifacts stay shared)."""
+    """This test's own copy of the registry. The versions' artifacts stay where the registry
+    points, so they are put back afterwards: a promotion appends to the audit trail artifacts,
+    and a trail longer than the next test's registry copy says is tampering to governance."""
     shutil.copy(trained.folder / "mlflow.db", tmp_path / "mlflow.db")
+    artifacts = trained.folder / "mlartifacts"
+    shutil.copytree(artifacts, tmp_path / "mlartifacts-before")
     yield f"sqlite:///{tmp_path / 'mlflow.db'}"
+    shutil.rmtree(artifacts)
+    shutil.copytree(tmp_path / "mlartifacts-before", artifacts)
 
 
 @pytest.fixture

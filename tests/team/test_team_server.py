@@ -30,7 +30,7 @@ def client_as(server: TeamServer, user: str, monkeypatch: pytest.MonkeyPatch) ->
     for key, value in server.env(user).items():
         if key.startswith(("MLFLOW_", "AWS_")):
             monkeypatch.setenv(key, value)
-    return MlflowClient(tracking_uri=server.url)
+    return MlflowClient(tracking_uri=server.url, registry_uri=server.url)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def released(team_server: TeamServer) -> dict[str, Any]:
     run("trainer_staging", "tina", *stage, "--stage", "Staging", "--fairness-policy", POLICY)
     staged = run("staging", "rex", *stage, "--stage", "Staging", "--fairness-policy", POLICY)
     assert staged.returncode == 0, staged.stderr
-    tags = MlflowClient(tracking_uri=team_server.url)
+    tags = MlflowClient(tracking_uri=team_server.url, registry_uri=team_server.url)
     with _signed_in(team_server, "rita"):
         report = json.loads(
             tags.get_model_version(MODEL, "1").tags["attrition.gate_report.Staging"]
